@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# hostclock: user-facing targets. kbuild itself reads ./Kbuild.
+#
+#   make               build hostclock.ko against KDIR, with W=1
+#   make test          install what is missing, then every test below
+#   make check         userspace unit tests of the time core (ASan, UBSan)
+#   make kunit         KUnit suites on UML, from linux-source-6.1
+#   make lint          checkpatch --strict and sparse
+#   make modules-all   build against every installed Debian header set
+#   make demo          the main job (see README)
+#
+# KDIR defaults to the running kernel's build directory; when that has no
+# headers (as on a build machine running another kernel), to the newest
+# Debian linux-headers-*-amd64 installed. Choose one with, e.g.,
+#   make KDIR=/usr/src/linux-headers-6.1.0-50-amd64
+
+KVER ?= $(shell uname -r)
+ifeq ($(origin KDIR),undefined)
+KDIR := $(wildcard /lib/modules/$(KVER)/build)
+ifeq ($(KDIR),)
+KDIR := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
+$(info KDIR: no headers for running kernel $(KVER); using $(KDIR))
+endif
+endif
+
+BUILD ?= $(CURDIR)/build
+CC_USER ?= gcc
+USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -pthread \
+	-Iinclude -Itests/common
+CORE_SRCS := $(wildcard drivers/hostclock/core/*.c)
+CORE_HDRS := $(wildcard include/hostclock/*.h)
+UNIT_SRCS := $(wildcard tests/unit/*.c) $(wildcard tests/common/*.c)
+UNIT_HDRS := $(wildcard tests/unit/*.h) $(wildcard tests/common/*.h)
+
+.PHONY: all module clean check kunit lint modules-all test deps demo
+
+all: module
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: run scripts/install-deps.sh build" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+$(BUILD)/unit/hostclock-unit: $(CORE_SRCS) $(UNIT_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC_USER) $(USER_CFLAGS) -o $@ $(CORE_SRCS) $(UNIT_SRCS)
+
+check: $(BUILD)/unit/hostclock-unit
+	$(BUILD)/unit/hostclock-unit
+
+kunit:
+	scripts/kunit.sh
+
+lint:
+	scripts/lint.sh
+
+modules-all:
+	scripts/build-modules.sh
+
+deps:
+	scripts/install-deps.sh
+
+# The README's test command: everything, installing what is missing first.
+test: deps
+	$(MAKE) check
+	$(MAKE) kunit
+	$(MAKE) lint
+	$(MAKE) modules-all
+
+demo:
+	scripts/demo.sh
+
+clean:
+	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The clocksource's line: nanoseconds as a linear function of the TSC.
+ *
+ * The clocksource never returns page time directly, since a host step would
+ * step it. It keeps its own line and, when the host's period changes,
+ * rebases: the new line starts at the old line's value at the rebase TSC,
+ * fraction of a nanosecond included, so the switch is exact and no rounding
+ * accumulates over many rebases. From there it runs at the new rate.
+ */
+#include "hostclock/core.h"
+
+#define HOSTCLOCK_LINE_FRAC_MASK	((1ULL << HOSTCLOCK_LINE_FRAC_BITS) - 1)
+
+/**
+ * hostclock_period_to_mult() - a page period as a line rate
+ * @period_frac_sec: counter period in 2^-(64 + @shift) s
+ * @shift: counter_period_shift
+ *
+ * mult = period * 10^9 * 2^54 / 2^(64 + shift), rounded to nearest. For a
+ * period that passed hostclock_clock_validate() the result is nonzero and
+ * below 2^64.
+ *
+ * Return: the rate in 2^-54 ns per tick; 0 for a shift the validator
+ * rejects; U64_MAX where the rate does not fit.
+ */
+u64 hostclock_period_to_mult(u64 period_frac_sec, u8 shift)
+{
+	unsigned __int128 ns_fixed;
+	unsigned int drop = 64 - HOSTCLOCK_LINE_FRAC_BITS + shift;
+
+	if (shift > HOSTCLOCK_SHIFT_MAX)
+		return 0;
+	ns_fixed = (unsigned __int128)period_frac_sec * NSEC_PER_SEC;
+	ns_fixed = (ns_fixed + ((unsigned __int128)1 << (drop - 1))) >> drop;
+	return ns_fixed > U64_MAX ? U64_MAX : (u64)ns_fixed;
+}
+
+/*
+ * The line's value at @tsc in 2^-54 ns. The TSC delta is taken as signed so
+ * that a read just before base_tsc (another CPU, a racing rebase) lands just
+ * before base rather than 2^64 ticks later. With |delta| <= 2^63 and
+ * mult < 2^64 the sum stays below 2^128.
+ */
+static unsigned __int128 hostclock_line_fixed(const struct hostclock_line *line,
+					      u64 tsc)
+{
+	unsigned __int128 base, step;
+	s64 delta = (s64)(tsc - line->base_tsc);
+
+	base = ((unsigned __int128)line->base_ns << HOSTCLOCK_LINE_FRAC_BITS) |
+	       line->base_frac;
+	if (delta >= 0)
+		return base + (unsigned __int128)(u64)delta * line->mult;
+	step = (unsigned __int128)(-(u64)delta) * line->mult;
+	return step > base ? 0 : base - step;
+}
+
+/**
+ * hostclock_line_start() - begin a line
+ * @line: the line
+ * @tsc: counter value at the start
+ * @ns: nanoseconds the line reads at @tsc
+ * @mult: rate from hostclock_period_to_mult()
+ */
+void hostclock_line_start(struct hostclock_line *line, u64 tsc, u64 ns,
+			  u64 mult)
+{
+	line->base_tsc = tsc;
+	line->base_ns = ns;
+	line->base_frac = 0;
+	line->mult = mult;
+}
+
+/**
+ * hostclock_line_ns() - the line's value at a counter reading
+ * @line: the line
+ * @tsc: a counter reading
+ *
+ * Return: whole nanoseconds, rounded down; 0 before the line's origin and
+ * U64_MAX past its end, neither of which a running system reaches.
+ */
+u64 hostclock_line_ns(const struct hostclock_line *line, u64 tsc)
+{
+	unsigned __int128 ns = hostclock_line_fixed(line, tsc) >>
+			       HOSTCLOCK_LINE_FRAC_BITS;
+
+	return ns > U64_MAX ? U64_MAX : (u64)ns;
+}
+
+/**
+ * hostclock_line_rebase() - continue the line at a new rate
+ * @line: the line
+ * @tsc: where the new rate starts, normally the current counter
+ * @mult: the new rate
+ *
+ * The line reads exactly the same at @tsc before and after, to a fraction
+ * of a nanosecond.
+ */
+void hostclock_line_rebase(struct hostclock_line *line, u64 tsc, u64 mult)
+{
+	unsigned __int128 at = hostclock_line_fixed(line, tsc);
+	unsigned __int128 ns = at >> HOSTCLOCK_LINE_FRAC_BITS;
+
+	if (ns > U64_MAX) {
+		line->base_ns = U64_MAX;
+		line->base_frac = 0;
+	} else {
+		line->base_ns = (u64)ns;
+		line->base_frac = (u64)at & HOSTCLOCK_LINE_FRAC_MASK;
+	}
+	line->base_tsc = tsc;
+	line->mult = mult;
+}

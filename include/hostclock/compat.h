@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few kernel facilities the portable core uses, mapped for userspace.
+ *
+ * The core (drivers/hostclock/core/) is compiled unchanged into the module,
+ * the host tools and the userspace tests. In the kernel this header only
+ * pulls in the real definitions; elsewhere it provides equivalents with the
+ * same names and semantics.
+ */
+#ifndef _HOSTCLOCK_COMPAT_H
+#define _HOSTCLOCK_COMPAT_H
+
+#ifdef __KERNEL__
+
+#include <linux/compiler.h>
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/limits.h>
+#include <linux/string.h>
+#include <linux/time64.h>
+#include <linux/types.h>
+#include <asm/barrier.h>
+#include <asm/byteorder.h>
+#include <asm/processor.h>
+
+#ifndef CONFIG_ARCH_SUPPORTS_INT128
+#error "hostclock's time core needs 128-bit integer arithmetic"
+#endif
+
+#else /* userspace */
+
+#include <endian.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <linux/types.h>
+
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s16 s16;
+typedef __s32 s32;
+typedef __s64 s64;
+
+#define U64_MAX		UINT64_MAX
+#define S64_MAX		INT64_MAX
+#define U32_MAX		UINT32_MAX
+#define NSEC_PER_SEC	1000000000L
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Single untorn accesses, as the kernel's macros give for scalars. */
+#define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* Fences at least as strong as the kernel's SMP barriers of the same name. */
+/* smp_rmb: loads before it complete before loads after it */
+#define smp_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
+/* smp_wmb: stores before it are visible before stores after it */
+#define smp_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
+
+/* hostclock reads the x86 TSC; its userspace builds are x86 only. */
+#define cpu_relax()	__builtin_ia32_pause()
+
+#define le16_to_cpu(x)	le16toh(x)
+#define le32_to_cpu(x)	le32toh(x)
+#define le64_to_cpu(x)	le64toh(x)
+#define cpu_to_le16(x)	htole16(x)
+#define cpu_to_le32(x)	htole32(x)
+#define cpu_to_le64(x)	htole64(x)
+
+#endif /* __KERNEL__ */
+
+#endif /* _HOSTCLOCK_COMPAT_H */

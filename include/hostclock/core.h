@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hostclock's portable time core: reading, validating and converting a
+ * VMClock page, and the clocksource's continuous line.
+ *
+ * Pure functions on plain memory, no locking and no allocation: the same
+ * code runs in the guest module, in hostclockd and in the userspace tests.
+ * The page comes from the host and is untrusted; nothing here loops without
+ * a bound, divides by page data or shifts by page data unchecked.
+ */
+#ifndef _HOSTCLOCK_CORE_H
+#define _HOSTCLOCK_CORE_H
+
+#include "compat.h"
+#include "vmclock_abi.h"
+
+/**
+ * enum hostclock_err - why a page cannot be used, or a conversion failed
+ *
+ * Each value has a stable name (hostclock_err_name()) used in logs, sysfs
+ * and tool output; new values are only ever appended.
+ */
+enum hostclock_err {
+	HOSTCLOCK_OK = 0,
+	HOSTCLOCK_ERR_SEQ_TIMEOUT,	/* retry budget spent, seq odd or moving */
+	HOSTCLOCK_ERR_BAD_MAGIC,
+	HOSTCLOCK_ERR_BAD_VERSION,
+	HOSTCLOCK_ERR_BAD_SIZE,		/* size field vs. structure and region */
+	HOSTCLOCK_ERR_NO_COUNTER,	/* counter_id is VMCLOCK_COUNTER_INVALID */
+	HOSTCLOCK_ERR_BAD_COUNTER,	/* a counter this build cannot read */
+	HOSTCLOCK_ERR_BAD_TIME_TYPE,	/* unknown or smeared timescale */
+	HOSTCLOCK_ERR_BAD_SHIFT,	/* counter_period_shift out of range */
+	HOSTCLOCK_ERR_ZERO_PERIOD,
+	HOSTCLOCK_ERR_BAD_PERIOD,	/* implies a counter frequency out of range */
+	HOSTCLOCK_ERR_BAD_STATUS,	/* clock_status not a known value */
+	HOSTCLOCK_ERR_BAD_TAI_OFFSET,	/* flagged valid but implausible */
+	HOSTCLOCK_ERR_BAD_LEAP,		/* leap_indicator not a known value */
+	HOSTCLOCK_ERR_NO_TAI_OFFSET,	/* UTC<->TAI asked, offset not valid */
+	HOSTCLOCK_ERR_NO_TIMESCALE,	/* monotonic page asked for UTC/TAI */
+	HOSTCLOCK_ERR_RANGE,		/* result before 1970 or beyond 64 bits */
+	HOSTCLOCK_ERR_COUNT
+};
+
+const char *hostclock_err_name(int err);
+
+/*
+ * Accepted counter frequencies, as powers of two so that the check is exact
+ * without division: 2^20 Hz (1.05 MHz) to 2^36 Hz (68.7 GHz). The largest
+ * accepted shift is the largest at which the fastest accepted counter still
+ * has a period that fits in 64 bits.
+ */
+#define HOSTCLOCK_FREQ_MIN_LOG2		20
+#define HOSTCLOCK_FREQ_MAX_LOG2		36
+#define HOSTCLOCK_SHIFT_MAX		(HOSTCLOCK_FREQ_MAX_LOG2 - 1)
+
+/* |TAI - UTC| accepted when flagged valid; 37 s in 2017, moves ~1 s/year */
+#define HOSTCLOCK_TAI_OFFSET_MAX	1000
+
+/**
+ * struct hostclock_clock - a VMClock page decoded to CPU byte order
+ *
+ * Field names follow struct vmclock_abi; see there for meanings.
+ */
+struct hostclock_clock {
+	u32 magic;
+	u32 size;
+	u16 version;
+	u8 counter_id;
+	u8 time_type;
+	u32 seq_count;
+	u64 disruption_marker;
+	u64 flags;
+	u8 clock_status;
+	u8 leap_second_smearing_hint;
+	s16 tai_offset_sec;
+	u8 leap_indicator;
+	u8 counter_period_shift;
+	u64 counter_value;
+	u64 counter_period_frac_sec;
+	u64 counter_period_esterror_rate_frac_sec;
+	u64 counter_period_maxerror_rate_frac_sec;
+	u64 time_sec;
+	u64 time_frac_sec;
+	u64 time_esterror_nanosec;
+	u64 time_maxerror_nanosec;
+	u64 vm_generation_counter;
+};
+
+/* Retry budget a kernel reader uses; a host update takes well under this. */
+#define HOSTCLOCK_READ_BUDGET		1024
+
+int hostclock_page_snapshot(const struct vmclock_abi *page,
+			    struct hostclock_clock *clk, unsigned int budget,
+			    unsigned int *retries);
+void hostclock_clock_decode(const struct vmclock_abi *raw,
+			    struct hostclock_clock *clk);
+void hostclock_clock_encode(const struct hostclock_clock *clk,
+			    struct vmclock_abi *raw);
+int hostclock_clock_validate(const struct hostclock_clock *clk,
+			     size_t region_size);
+
+/**
+ * struct hostclock_time - an absolute time, seconds since the epoch
+ * @sec: whole seconds
+ * @nsec: nanoseconds, always below NSEC_PER_SEC
+ */
+struct hostclock_time {
+	u64 sec;
+	u32 nsec;
+};
+
+enum hostclock_timescale {
+	HOSTCLOCK_TS_UTC = VMCLOCK_TIME_UTC,
+	HOSTCLOCK_TS_TAI = VMCLOCK_TIME_TAI,
+};
+
+int hostclock_counter_to_time(const struct hostclock_clock *clk, u64 counter,
+			      struct hostclock_time *t);
+int hostclock_counter_to_timescale(const struct hostclock_clock *clk,
+				   u64 counter, enum hostclock_timescale ts,
+				   struct hostclock_time *t);
+
+/**
+ * struct hostclock_error_bound - the host's error bounds at one counter value
+ * @esterror_ns: estimated error, valid only if @esterror_valid
+ * @maxerror_ns: maximum error, valid only if @maxerror_valid
+ * @esterror_valid: the page flags the needed fields valid
+ * @maxerror_valid: likewise for the maximum error
+ */
+struct hostclock_error_bound {
+	u64 esterror_ns;
+	u64 maxerror_ns;
+	bool esterror_valid;
+	bool maxerror_valid;
+};
+
+void hostclock_counter_error(const struct hostclock_clock *clk, u64 counter,
+			     struct hostclock_error_bound *err);
+
+/*
+ * The clocksource's line: ns(tsc) = base + (tsc - base_tsc) * mult, with
+ * base and mult in fixed point of HOSTCLOCK_LINE_FRAC_BITS fractional bits.
+ * 54 bits leave room in mult for the slowest accepted counter (under 2^10 ns
+ * per tick) and make each tick's rate exact to about 6e-17 ns.
+ */
+#define HOSTCLOCK_LINE_FRAC_BITS	54
+
+/**
+ * struct hostclock_line - nanoseconds as a linear function of the TSC
+ * @base_tsc: counter value where the line was last rebased
+ * @base_ns: whole nanoseconds at @base_tsc
+ * @base_frac: fraction of a nanosecond at @base_tsc, 2^-54 ns units
+ * @mult: nanoseconds per tick, 2^-54 ns units
+ */
+struct hostclock_line {
+	u64 base_tsc;
+	u64 base_ns;
+	u64 base_frac;
+	u64 mult;
+};
+
+u64 hostclock_period_to_mult(u64 period_frac_sec, u8 shift);
+void hostclock_line_start(struct hostclock_line *line, u64 tsc, u64 ns,
+			  u64 mult);
+u64 hostclock_line_ns(const struct hostclock_line *line, u64 tsc);
+void hostclock_line_rebase(struct hostclock_line *line, u64 tsc, u64 mult);
+
+#endif /* _HOSTCLOCK_CORE_H */

@@ -1,0 +1,156 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what hostclock's build and tests need, from Debian's packages only.
+# Idempotent: a package that is already installed is not touched, and apt is
+# only called when something is missing.
+#
+# usage: scripts/install-deps.sh [GROUP...]
+#   build    compiler, Debian 6.1 and 6.12 (bookworm-backports) kernel headers
+#   kunit    linux-source-6.1 and what a UML build needs
+#   lint     sparse (checkpatch.pl comes from linux-source-6.1)
+#   dkms     dkms
+#   qemu     QEMU 10 (bookworm-backports), busybox-static, cpio, guest kernels
+#   guest    chrony and linuxptp binaries, unpacked (never installed) so
+#            that no chronyd starts on this machine
+#   all      every group above (the default)
+#
+# bookworm-backports is added with the mirror URI this machine already uses
+# for bookworm; no mirror address is written into the project.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cache=${HOSTCLOCK_CACHE:-$top/build/cache}
+backports_list=/etc/apt/sources.list.d/hostclock-bookworm-backports.sources
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (apt-get install)"
+export DEBIAN_FRONTEND=noninteractive
+
+apt_updated=
+apt_update() {
+	[ -n "$apt_updated" ] && return 0
+	log "apt-get update"
+	apt-get update -qq >/dev/null || die "apt-get update failed"
+	apt_updated=1
+}
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# Install the named packages that are missing. "-t SUITE" may come first.
+need() {
+	local target=() missing=() p
+	if [ "$1" = -t ]; then target=(-t "$2"); shift 2; fi
+	for p in "$@"; do installed "$p" || missing+=("$p"); done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	apt_update
+	log "installing ${missing[*]}"
+	apt-get install -y -qq --no-install-recommends "${target[@]}" \
+		"${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+}
+
+# The URI this machine uses for the bookworm suite, from one-line or deb822
+# sources. Prints nothing if none is found.
+bookworm_uri() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		awk '$1 == "deb" { u = ""; s = ""
+			for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) {
+				if (u == "") u = $i; else { s = $i; break } }
+			if (s == "bookworm") { print u; exit } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk 'BEGIN { RS = ""; FS = "\n" }
+			{ uri = ""; ok = 0; deb = 0
+			  for (i = 1; i <= NF; i++) {
+				if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, a, /[ \t]+/); uri = a[1] }
+				if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) ok = 1
+				if ($i ~ /^Types:/ && $i ~ /[ \t]deb([ \t]|$)/) deb = 1
+			  }
+			  if (ok && deb && uri != "") { print uri; exit } }' "$f"
+	done
+}
+
+add_backports() {
+	local uri
+	if apt-cache policy 2>/dev/null | grep -q 'a=bookworm-backports\|n=bookworm-backports'; then
+		return 0
+	fi
+	uri=$(bookworm_uri | head -n 1)
+	[ -n "$uri" ] || die "no bookworm entry in this machine's apt sources to take a mirror from"
+	log "adding bookworm-backports from $uri"
+	cat >"$backports_list" <<SRC
+# Added by hostclock scripts/install-deps.sh: QEMU 10 and Linux 6.12 headers.
+Types: deb
+URIs: $uri
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	apt_updated=
+	apt_update
+}
+
+# The concrete package a meta package depends on in a given suite, e.g.
+# linux-headers-amd64 in bookworm-backports -> linux-headers-6.12.x-amd64.
+meta_target() {
+	local meta=$1 suite=$2 ver
+	ver=$(apt-cache madison "$meta" | awk -v s="$suite" '$0 ~ " "s"/" { print $3; exit }')
+	[ -n "$ver" ] || die "no $meta in $suite"
+	apt-cache depends "$meta=$ver" | awk '/Depends:/ { print $2; exit }'
+}
+
+group_build() {
+	need build-essential bc kmod
+	# Debian only indexes packages after an update; the metas name the
+	# current ABI so the headers stay in step with the archive.
+	[ -n "$(ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null)" ] || {
+		apt_update; need "$(meta_target linux-headers-amd64 bookworm)"; }
+	[ -n "$(ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null)" ] || {
+		add_backports
+		need -t bookworm-backports "$(meta_target linux-headers-amd64 bookworm-backports)"; }
+}
+
+group_kunit() { need linux-source-6.1 python3 flex bison bc xz-utils; }
+group_lint() { need sparse linux-source-6.1 perl; }
+group_dkms() { need dkms; }
+
+group_qemu() {
+	if ! installed qemu-system-x86 || ! qemu-system-x86_64 --version | grep -q 'version \(9\.[2-9]\|[1-9][0-9]\)'; then
+		add_backports
+		need -t bookworm-backports qemu-system-x86
+		installed qemu-system-x86 || die "qemu-system-x86 did not install"
+		dpkg --compare-versions "$(dpkg-query -W -f='${Version}' qemu-system-x86)" ge 1:9.2 ||
+			apt-get install -y -qq -t bookworm-backports qemu-system-x86 >/dev/null
+	fi
+	need busybox-static cpio
+}
+
+group_guest() {
+	local d=$cache/debs p
+	mkdir -p "$d"
+	for p in chrony linuxptp; do
+		if ! ls "$d/${p}_"*.deb >/dev/null 2>&1; then
+			apt_update
+			(cd "$d" && apt-get download -qq "$p" >/dev/null) || die "apt-get download $p failed"
+		fi
+		[ -d "$d/root-$p" ] || dpkg -x "$d/${p}_"*.deb "$d/root-$p"
+	done
+}
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(all)
+for g in "${groups[@]}"; do
+	case $g in
+	all) group_build; group_kunit; group_lint; group_dkms; group_qemu; group_guest ;;
+	build|kunit|lint|dkms|qemu|guest) "group_$g" ;;
+	*) die "unknown group '$g' (build kunit lint dkms qemu guest all)" ;;
+	esac
+done
+log "ok: ${groups[*]}"

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# checkpatch.pl --strict on every kernel-side C file and header (the module,
+# the shared core and headers, the KUnit suites and their shared cases), and
+# sparse (C=2: every file, not only rebuilt ones) against each supported
+# kernel. Any warning fails.
+
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+passed=0 failed=0
+
+ksrc=$(scripts/linux-source.sh) || exit 1
+files=$(git ls-files -co --exclude-standard -- 'drivers/*.[ch]' 'include/*.h' \
+	'tests/kunit/*.[ch]' 'tests/common/*.[ch]' | sort -u)
+
+for f in $files; do
+	out=$("$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet --no-summary \
+		--show-types -f "$f" 2>&1)
+	if [ -z "$out" ]; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL checkpatch $f:"
+		echo "$out" | head -n 40
+		failed=$((failed + 1))
+	fi
+done
+echo "checkpatch: $(echo "$files" | wc -w) files checked"
+
+command -v sparse >/dev/null || { echo "FAIL sparse: not installed"; failed=$((failed + 1)); }
+headers=$(scripts/kernel-headers.sh) || exit 1
+for kdir in $headers; do
+	kver=${kdir#/usr/src/linux-headers-}
+	out=build/sparse/$kver
+	rm -rf "$out"
+	mkdir -p "$out"
+	cp -a Kbuild dkms.conf drivers include "$out/"
+	log=$out/sparse.log
+	if make -C "$kdir" M="$top/$out" C=2 W=1 modules >"$log" 2>&1 &&
+	   ! grep -qE 'warning:|error:' "$log"; then
+		echo "ok   sparse $kver"
+		passed=$((passed + 1))
+	else
+		echo "FAIL sparse $kver:"
+		grep -E 'warning:|error:' "$log" | head -n 20
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Vectors and checks for the portable core; see hostclock_cases.h.
+ */
+#ifndef __KERNEL__
+#include <stdio.h>
+#endif
+#include "hostclock_cases.h"
+#include "hostclock_ref.h"
+#include "hostclock/ext_abi.h"
+
+#define HC_TICK_2_32	BIT_ULL(32)	/* period of a 2^32 Hz counter, shift 0 */
+#define HC_T0		1764000000ULL	/* November 2025 */
+
+#define hc_fail(msg, ...) \
+	({ snprintf(msg, HC_MSG_LEN, __VA_ARGS__); false; })
+
+void hc_good_clock(struct hostclock_clock *clk)
+{
+	memset(clk, 0, sizeof(*clk));
+	clk->magic = VMCLOCK_MAGIC;
+	clk->size = HOSTCLOCK_PAGE_SIZE;
+	clk->version = VMCLOCK_VERSION;
+	clk->counter_id = VMCLOCK_COUNTER_X86_TSC;
+	clk->time_type = VMCLOCK_TIME_UTC;
+	clk->clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
+	clk->counter_value = 1000000000000ULL;
+	clk->counter_period_frac_sec = HC_TICK_2_32;
+	clk->time_sec = HC_T0;
+}
+
+#define HC_FLAGS_UNKNOWN	(~0ULL & ~VMCLOCK_FLAG_TAI_OFFSET_VALID)
+#define HC_TAI_FLAG		VMCLOCK_FLAG_TAI_OFFSET_VALID
+#define HC_TAI_BIG		(HOSTCLOCK_TAI_OFFSET_MAX + 1)
+
+/* Each vector patches up to three fields of hc_good_clock(). */
+const struct hc_validate_vector hc_validate_vectors[] = {
+	{ "good", { }, 4096, HOSTCLOCK_OK },
+	{ "bad magic", { { HC_F_MAGIC, 0x4b4c4357 } }, 4096, HOSTCLOCK_ERR_BAD_MAGIC },
+	{ "zero magic", { { HC_F_MAGIC, 0 } }, 4096, HOSTCLOCK_ERR_BAD_MAGIC },
+	{ "version 0", { { HC_F_VERSION, 0 } }, 4096, HOSTCLOCK_ERR_BAD_VERSION },
+	{ "version 2", { { HC_F_VERSION, 2 } }, 4096, HOSTCLOCK_ERR_BAD_VERSION },
+	{ "size below struct", { { HC_F_SIZE, 111 } }, 4096, HOSTCLOCK_ERR_BAD_SIZE },
+	{ "size == struct", { { HC_F_SIZE, 112 } }, 4096, HOSTCLOCK_OK },
+	{ "size over region", { { HC_F_SIZE, 8192 } }, 4096, HOSTCLOCK_ERR_BAD_SIZE },
+	{ "size == region", { { HC_F_SIZE, 8192 } }, 8192, HOSTCLOCK_OK },
+	{ "region below struct", { { HC_F_SIZE, 112 } }, 100, HOSTCLOCK_ERR_BAD_SIZE },
+	{ "status 5", { { HC_F_STATUS, 5 } }, 4096, HOSTCLOCK_ERR_BAD_STATUS },
+	{ "status unreliable", { { HC_F_STATUS, VMCLOCK_STATUS_UNRELIABLE } }, 4096,
+	  HOSTCLOCK_OK },
+	{ "time smeared", { { HC_F_TIME_TYPE, VMCLOCK_TIME_INVALID_SMEARED } }, 4096,
+	  HOSTCLOCK_ERR_BAD_TIME_TYPE },
+	{ "time maybe smeared", { { HC_F_TIME_TYPE, VMCLOCK_TIME_INVALID_MAYBE_SMEARED } },
+	  4096, HOSTCLOCK_ERR_BAD_TIME_TYPE },
+	{ "time type 255", { { HC_F_TIME_TYPE, 255 } }, 4096, HOSTCLOCK_ERR_BAD_TIME_TYPE },
+	{ "time monotonic", { { HC_F_TIME_TYPE, VMCLOCK_TIME_MONOTONIC } }, 4096,
+	  HOSTCLOCK_OK },
+	{ "leap 6", { { HC_F_LEAP, 6 } }, 4096, HOSTCLOCK_ERR_BAD_LEAP },
+	{ "leap post neg", { { HC_F_LEAP, VMCLOCK_LEAP_POST_NEG } }, 4096, HOSTCLOCK_OK },
+	{ "tai +1001 flagged", { { HC_F_FLAGS, HC_TAI_FLAG }, { HC_F_TAI, HC_TAI_BIG } },
+	  4096, HOSTCLOCK_ERR_BAD_TAI_OFFSET },
+	{ "tai -1001 flagged", { { HC_F_FLAGS, HC_TAI_FLAG }, { HC_F_TAI, (u64)-HC_TAI_BIG } },
+	  4096, HOSTCLOCK_ERR_BAD_TAI_OFFSET },
+	{ "tai +1001 unflagged", { { HC_F_TAI, HC_TAI_BIG } }, 4096, HOSTCLOCK_OK },
+	{ "tai 37 flagged", { { HC_F_FLAGS, HC_TAI_FLAG }, { HC_F_TAI, 37 } }, 4096,
+	  HOSTCLOCK_OK },
+	{ "no counter", { { HC_F_COUNTER, VMCLOCK_COUNTER_INVALID }, { HC_F_PERIOD, 0 },
+	  { HC_F_SHIFT, 200 } }, 4096, HOSTCLOCK_ERR_NO_COUNTER },
+	{ "no counter, bad magic", { { HC_F_COUNTER, VMCLOCK_COUNTER_INVALID },
+	  { HC_F_MAGIC, 0 } }, 4096, HOSTCLOCK_ERR_BAD_MAGIC },
+	{ "no counter, bad status", { { HC_F_COUNTER, VMCLOCK_COUNTER_INVALID },
+	  { HC_F_STATUS, 9 } }, 4096, HOSTCLOCK_ERR_BAD_STATUS },
+	{ "counter arm vcnt", { { HC_F_COUNTER, VMCLOCK_COUNTER_ARM_VCNT } }, 4096,
+	  HOSTCLOCK_ERR_BAD_COUNTER },
+	{ "counter 7", { { HC_F_COUNTER, 7 } }, 4096, HOSTCLOCK_ERR_BAD_COUNTER },
+	{ "shift max + 1", { { HC_F_SHIFT, HOSTCLOCK_SHIFT_MAX + 1 },
+	  { HC_F_PERIOD, 1ULL << 63 } }, 4096, HOSTCLOCK_ERR_BAD_SHIFT },
+	{ "shift 255", { { HC_F_SHIFT, 255 } }, 4096, HOSTCLOCK_ERR_BAD_SHIFT },
+	/* 2^63 at shift 35 is a 2^36 Hz counter, the fastest accepted */
+	{ "shift max", { { HC_F_SHIFT, HOSTCLOCK_SHIFT_MAX }, { HC_F_PERIOD, 1ULL << 63 } },
+	  4096, HOSTCLOCK_OK },
+	{ "period zero", { { HC_F_PERIOD, 0 } }, 4096, HOSTCLOCK_ERR_ZERO_PERIOD },
+	{ "period 2^36 Hz", { { HC_F_PERIOD, 1ULL << 28 } }, 4096, HOSTCLOCK_OK },
+	{ "period over 2^36 Hz", { { HC_F_PERIOD, (1ULL << 28) - 1 } }, 4096,
+	  HOSTCLOCK_ERR_BAD_PERIOD },
+	{ "period 2^20 Hz", { { HC_F_PERIOD, 1ULL << 44 } }, 4096, HOSTCLOCK_OK },
+	{ "period under 2^20 Hz", { { HC_F_PERIOD, (1ULL << 44) + 1 } }, 4096,
+	  HOSTCLOCK_ERR_BAD_PERIOD },
+	{ "period U64_MAX", { { HC_F_PERIOD, U64_MAX } }, 4096, HOSTCLOCK_ERR_BAD_PERIOD },
+	{ "unknown flag bits", { { HC_F_FLAGS, HC_FLAGS_UNKNOWN } }, 4096, HOSTCLOCK_OK },
+};
+
+const unsigned int hc_validate_vector_count = ARRAY_SIZE(hc_validate_vectors);
+
+static void hc_set_field(struct hostclock_clock *clk, const struct hc_set *set)
+{
+	switch (set->field) {
+	case HC_F_NONE:
+		break;
+	case HC_F_MAGIC:
+		clk->magic = set->value;
+		break;
+	case HC_F_VERSION:
+		clk->version = set->value;
+		break;
+	case HC_F_SIZE:
+		clk->size = set->value;
+		break;
+	case HC_F_STATUS:
+		clk->clock_status = set->value;
+		break;
+	case HC_F_TIME_TYPE:
+		clk->time_type = set->value;
+		break;
+	case HC_F_LEAP:
+		clk->leap_indicator = set->value;
+		break;
+	case HC_F_FLAGS:
+		clk->flags = set->value;
+		break;
+	case HC_F_TAI:
+		clk->tai_offset_sec = (s16)set->value;
+		break;
+	case HC_F_COUNTER:
+		clk->counter_id = set->value;
+		break;
+	case HC_F_SHIFT:
+		clk->counter_period_shift = set->value;
+		break;
+	case HC_F_PERIOD:
+		clk->counter_period_frac_sec = set->value;
+		break;
+	}
+}
+
+bool hc_check_validate(const struct hc_validate_vector *v, char *msg)
+{
+	struct hostclock_clock clk;
+	unsigned int i;
+	int got;
+
+	hc_good_clock(&clk);
+	for (i = 0; i < ARRAY_SIZE(v->set); i++)
+		hc_set_field(&clk, &v->set[i]);
+	got = hostclock_clock_validate(&clk, v->region);
+	if (got != v->expect)
+		return hc_fail(msg, "%s: expected %s, got %s", v->name,
+			       hostclock_err_name(v->expect),
+			       hostclock_err_name(got));
+	return true;
+}
+
+#define HC_S64_MAX_U	((u64)S64_MAX)
+#define HC_KTIME_SEC	9223372036ULL	/* last whole second of ktime_t, 2262 */
+
+/* Tick 2^-32 s unless said; expected values worked out by hand. */
+const struct hc_convert_vector hc_convert_vectors[] = {
+	{ "delta 0", HC_T0, 0, HC_TICK_2_32, 0, 0, 0, 0, 0, 0, HC_T0, 0 },
+	{ "delta 0, half second", HC_T0, 1ULL << 63, HC_TICK_2_32, 0, 0, 0, 0, 0, 0,
+	  HC_T0, 500000000 },
+	{ "delta +1 rounds down", HC_T0, 0, HC_TICK_2_32, 0, 1, 0, 0, 0, 0, HC_T0, 0 },
+	{ "delta +3 rounds up", HC_T0, 0, HC_TICK_2_32, 0, 3, 0, 0, 0, 0, HC_T0, 1 },
+	{ "delta -1 carries into seconds", HC_T0, 0, HC_TICK_2_32, 0, -1, 0, 0, 0, 0,
+	  HC_T0, 0 },
+	{ "delta -3", HC_T0, 0, HC_TICK_2_32, 0, -3, 0, 0, 0, 0, HC_T0 - 1, 999999999 },
+	{ "frac all ones carries", HC_T0, U64_MAX, HC_TICK_2_32, 0, 0, 0, 0, 0, 0,
+	  HC_T0 + 1, 0 },
+	{ "delta one second", HC_T0, 0, HC_TICK_2_32, 0, 1LL << 32, 0, 0, 0, 0, HC_T0 + 1, 0 },
+	{ "delta minus one second", HC_T0, 0, HC_TICK_2_32, 0, -(1LL << 32), 0, 0, 0, 0,
+	  HC_T0 - 1, 0 },
+	{ "delta 2^62", HC_T0, 0, HC_TICK_2_32, 0, 1LL << 62, 0, 0, 0, 0,
+	  HC_T0 + (1ULL << 30), 0 },
+	{ "delta -2^62", 1ULL << 31, 0, HC_TICK_2_32, 0, -(1LL << 62), 0, 0, 0, 0,
+	  (1ULL << 31) - (1ULL << 30), 0 },
+	{ "shift 0, 2^36 Hz", HC_T0, 0, 1ULL << 28, 0, 3LL << 35, 0, 0, 0, 0,
+	  HC_T0 + 1, 500000000 },
+	{ "max shift, 2^36 Hz", HC_T0, 0, 1ULL << 63, HOSTCLOCK_SHIFT_MAX, 1LL << 36,
+	  0, 0, 0, 0, HC_T0 + 1, 0 },
+	{ "max shift, negative", HC_T0, 0, 1ULL << 63, HOSTCLOCK_SHIFT_MAX,
+	  -(1LL << 35), 0, 0, 0, 0, HC_T0 - 1, 500000000 },
+	{ "time_sec 2^32 - 1 + 1 s", 0xffffffffULL, 0, HC_TICK_2_32, 0, 1LL << 32,
+	  0, 0, 0, 0, 1ULL << 32, 0 },
+	{ "ktime limit", HC_KTIME_SEC, 0, HC_TICK_2_32, 0, 3LL << 31, 0, 0, 0, 0,
+	  HC_KTIME_SEC + 1, 500000000 },
+	{ "seconds fill s64", HC_S64_MAX_U, 0, HC_TICK_2_32, 0, 0, 0, 0, 0, 0,
+	  HC_S64_MAX_U, 0 },
+	{ "seconds beyond s64", HC_S64_MAX_U, 0, HC_TICK_2_32, 0, 1LL << 32, 0, 0, 0,
+	  HOSTCLOCK_ERR_RANGE, 0, 0 },
+	{ "time_sec U64_MAX", U64_MAX, 0, HC_TICK_2_32, 0, 0, 0, 0, 0,
+	  HOSTCLOCK_ERR_RANGE, 0, 0 },
+	{ "128-bit wrap", U64_MAX, U64_MAX, U64_MAX, 0, S64_MAX, 0, 0, 0,
+	  HOSTCLOCK_ERR_RANGE, 0, 0 },
+	{ "before the epoch", 0, 0, HC_TICK_2_32, 0, -(1LL << 32), 0, 0, 0,
+	  HOSTCLOCK_ERR_RANGE, 0, 0 },
+	{ "UTC page as TAI", HC_T0, 0, HC_TICK_2_32, 0, 0, VMCLOCK_TIME_UTC, 37,
+	  HOSTCLOCK_TS_TAI, 0, HC_T0 + 37, 0 },
+	{ "TAI page as UTC", HC_T0, 0, HC_TICK_2_32, 0, 0, VMCLOCK_TIME_TAI, 37,
+	  HOSTCLOCK_TS_UTC, 0, HC_T0 - 37, 0 },
+	{ "TAI page as TAI", HC_T0, 0, HC_TICK_2_32, 0, 0, VMCLOCK_TIME_TAI, 0,
+	  HOSTCLOCK_TS_TAI, 0, HC_T0, 0 },
+	{ "negative TAI offset", HC_T0, 0, HC_TICK_2_32, 0, 0, VMCLOCK_TIME_UTC, -5,
+	  HOSTCLOCK_TS_TAI, 0, HC_T0 - 5, 0 },
+	{ "UTC as TAI without offset", HC_T0, 0, HC_TICK_2_32, 0, 0, VMCLOCK_TIME_UTC,
+	  0, HOSTCLOCK_TS_TAI, HOSTCLOCK_ERR_NO_TAI_OFFSET, 0, 0 },
+	{ "monotonic page", HC_T0, 0, HC_TICK_2_32, 0, 0, VMCLOCK_TIME_MONOTONIC, 37,
+	  HOSTCLOCK_TS_UTC, HOSTCLOCK_ERR_NO_TIMESCALE, 0, 0 },
+	{ "TAI offset below epoch", 10, 0, HC_TICK_2_32, 0, 0, VMCLOCK_TIME_TAI, 37,
+	  HOSTCLOCK_TS_UTC, HOSTCLOCK_ERR_RANGE, 0, 0 },
+	{ "shift beyond max", HC_T0, 0, HC_TICK_2_32, HOSTCLOCK_SHIFT_MAX + 1, 0, 0,
+	  0, 0, HOSTCLOCK_ERR_BAD_SHIFT, 0, 0 },
+};
+
+const unsigned int hc_convert_vector_count = ARRAY_SIZE(hc_convert_vectors);
+
+bool hc_check_convert(const struct hc_convert_vector *v, char *msg)
+{
+	struct hostclock_clock clk;
+	struct hostclock_time t = { 0, 0 };
+	int got;
+
+	hc_good_clock(&clk);
+	clk.time_sec = v->time_sec;
+	clk.time_frac_sec = v->time_frac;
+	clk.counter_period_frac_sec = v->period;
+	clk.counter_period_shift = v->shift;
+	clk.time_type = v->time_type;
+	if (v->tai) {
+		clk.flags |= VMCLOCK_FLAG_TAI_OFFSET_VALID;
+		clk.tai_offset_sec = v->tai;
+	}
+	got = hostclock_counter_to_timescale(&clk, clk.counter_value + (u64)v->delta,
+					     v->want, &t);
+	if (got != v->expect)
+		return hc_fail(msg, "%s: expected %s, got %s", v->name,
+			       hostclock_err_name(v->expect),
+			       hostclock_err_name(got));
+	if (!got && (t.sec != v->sec || t.nsec != v->nsec))
+		return hc_fail(msg, "%s: expected %llu.%09u, got %llu.%09u",
+			       v->name, (unsigned long long)v->sec, v->nsec,
+			       (unsigned long long)t.sec, t.nsec);
+	return true;
+}
+
+#define HC_EST	VMCLOCK_FLAG_TIME_ESTERROR_VALID
+#define HC_MAX	VMCLOCK_FLAG_TIME_MAXERROR_VALID
+#define HC_PEST	VMCLOCK_FLAG_PERIOD_ESTERROR_VALID
+#define HC_PMAX	VMCLOCK_FLAG_PERIOD_MAXERROR_VALID
+#define HC_ALL	(HC_EST | HC_MAX | HC_PEST | HC_PMAX)
+
+/* A rate of 2^32 at shift 0 is 2^-32 s per tick: 2^32 ticks add 1 s. */
+const struct hc_error_vector hc_error_vectors[] = {
+	{ "no flags", 0, 5, 7, 1, 1, 0, 0, false, false, 5, 7 },
+	{ "delta 0, time flags only", HC_EST | HC_MAX, 5, 7, 0, 0, 0, 0,
+	  true, true, 5, 7 },
+	{ "delta 1, no rate flags", HC_EST | HC_MAX, 5, 7, 1, 1, 0, 1,
+	  false, false, 5, 7 },
+	{ "rate flags without time flags", HC_PEST | HC_PMAX, 5, 7, 1, 1, 0, 1,
+	  false, false, 5, 7 },
+	{ "one second of growth", HC_ALL, 5, 7, HC_TICK_2_32, 2 * HC_TICK_2_32, 0,
+	  1LL << 32, true, true, 1000000005, 2000000007 },
+	{ "growth backwards", HC_ALL, 5, 7, HC_TICK_2_32, 2 * HC_TICK_2_32, 0,
+	  -(1LL << 32), true, true, 1000000005, 2000000007 },
+	{ "tiny growth rounds up", HC_ALL, 0, 0, 1, 1, 0, 1, true, true, 1, 1 },
+	{ "tiny growth at max shift", HC_ALL, 0, 0, 1, 1, HOSTCLOCK_SHIFT_MAX, 1,
+	  true, true, 1, 1 },
+	{ "zero rate", HC_ALL, 3, 4, 0, 0, 0, 1000000, true, true, 3, 4 },
+	{ "half second exactly", HC_ALL, 0, 0, HC_TICK_2_32, HC_TICK_2_32, 0,
+	  1LL << 31, true, true, 500000000, 500000000 },
+	{ "saturates", HC_ALL, 1, U64_MAX - 1, U64_MAX, U64_MAX, 0, S64_MAX,
+	  true, true, U64_MAX, U64_MAX },
+	{ "only maxerror", HC_MAX | HC_PMAX, 5, 7, 1, HC_TICK_2_32, 0, 1LL << 32,
+	  false, true, 5, 1000000007 },
+	{ "bad shift", HC_ALL, 5, 7, 1, 1, HOSTCLOCK_SHIFT_MAX + 1, 1,
+	  false, false, 5, 7 },
+};
+
+const unsigned int hc_error_vector_count = ARRAY_SIZE(hc_error_vectors);
+
+bool hc_check_error(const struct hc_error_vector *v, char *msg)
+{
+	struct hostclock_error_bound err;
+	struct hostclock_clock clk;
+
+	hc_good_clock(&clk);
+	clk.flags = v->flags;
+	clk.time_esterror_nanosec = v->time_est;
+	clk.time_maxerror_nanosec = v->time_max;
+	clk.counter_period_esterror_rate_frac_sec = v->est_rate;
+	clk.counter_period_maxerror_rate_frac_sec = v->max_rate;
+	clk.counter_period_shift = v->shift;
+	hostclock_counter_error(&clk, clk.counter_value + (u64)v->delta, &err);
+
+	if (err.esterror_valid != v->est_valid || err.maxerror_valid != v->max_valid)
+		return hc_fail(msg, "%s: validity est %d max %d, expected %d %d",
+			       v->name, err.esterror_valid, err.maxerror_valid,
+			       v->est_valid, v->max_valid);
+	if (v->est_valid && err.esterror_ns != v->est)
+		return hc_fail(msg, "%s: esterror %llu, expected %llu", v->name,
+			       (unsigned long long)err.esterror_ns,
+			       (unsigned long long)v->est);
+	if (v->max_valid && err.maxerror_ns != v->max)
+		return hc_fail(msg, "%s: maxerror %llu, expected %llu", v->name,
+			       (unsigned long long)err.maxerror_ns,
+			       (unsigned long long)v->max);
+	return true;
+}
+
+bool hc_check_err_names(char *msg)
+{
+	int i, j;
+
+	for (i = 0; i < HOSTCLOCK_ERR_COUNT; i++) {
+		const char *name = hostclock_err_name(i);
+
+		if (!strcmp(name, "unknown"))
+			return hc_fail(msg, "error %d has no name", i);
+		for (j = 0; j < i; j++) {
+			if (!strcmp(name, hostclock_err_name(j)))
+				return hc_fail(msg, "errors %d and %d share name %s",
+					       j, i, name);
+		}
+	}
+	if (strcmp(hostclock_err_name(-1), "unknown") ||
+	    strcmp(hostclock_err_name(HOSTCLOCK_ERR_COUNT), "unknown"))
+		return hc_fail(msg, "out-of-range codes must be named unknown");
+	return true;
+}
+
+bool hc_check_snapshot_roundtrip(char *msg)
+{
+	struct hostclock_clock in, out;
+	struct vmclock_abi page;
+	unsigned int retries = 99;
+	int ret;
+
+	hc_good_clock(&in);
+	in.seq_count = 42;
+	in.disruption_marker = 0x0123456789abcdefULL;
+	in.flags = VMCLOCK_FLAG_TAI_OFFSET_VALID | VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT;
+	in.tai_offset_sec = -37;
+	in.leap_indicator = VMCLOCK_LEAP_PRE_POS;
+	in.counter_period_shift = 3;
+	in.counter_period_esterror_rate_frac_sec = 11;
+	in.counter_period_maxerror_rate_frac_sec = 12;
+	in.time_frac_sec = 0xfedcba9876543210ULL;
+	in.time_esterror_nanosec = 13;
+	in.time_maxerror_nanosec = 14;
+	in.vm_generation_counter = 15;
+	hostclock_clock_encode(&in, &page);
+
+	ret = hostclock_page_snapshot(&page, &out, 4, &retries);
+	if (ret != HOSTCLOCK_OK || retries != 0)
+		return hc_fail(msg, "stable page: %s after %u retries",
+			       hostclock_err_name(ret), retries);
+	if (memcmp(&in, &out, sizeof(in)))
+		return hc_fail(msg, "decode(encode(x)) differs from x");
+	if (le32_to_cpu(page.magic) != VMCLOCK_MAGIC || page.pad[0] || page.pad[1])
+		return hc_fail(msg, "encoded magic or padding wrong");
+	return true;
+}
+
+bool hc_check_snapshot_stuck_odd(unsigned int budget, char *msg)
+{
+	struct hostclock_clock clk, good;
+	struct vmclock_abi page;
+	unsigned int retries = 0;
+	int ret;
+
+	hc_good_clock(&good);
+	good.seq_count = 7;
+	hostclock_clock_encode(&good, &page);
+	ret = hostclock_page_snapshot(&page, &clk, budget, &retries);
+	if (ret != HOSTCLOCK_ERR_SEQ_TIMEOUT)
+		return hc_fail(msg, "seq stuck odd: got %s, expected seq_timeout",
+			       hostclock_err_name(ret));
+	if (retries != budget)
+		return hc_fail(msg, "seq stuck odd: %u retries, budget %u",
+			       retries, budget);
+	return true;
+}
+
+/*
+ * A random period accepted by the validator, at a random accepted shift:
+ * at shift s that is [2^(28 + s), 2^(44 + s)], capped by 64 bits.
+ */
+static void hc_random_period(u64 *rng, u64 *period, u8 *shift)
+{
+	u8 s = hc_rand(rng) % (HOSTCLOCK_SHIFT_MAX + 1);
+	unsigned int lo_log = 28 + s;
+	unsigned int hi_log = 44 + s > 64 ? 64 : 44 + s;
+	unsigned int log = lo_log + hc_rand(rng) % (hi_log - lo_log);
+
+	/* in [2^log, 2^(log + 1)), so below 2^hi_log */
+	*period = (1ULL << log) | (hc_rand(rng) & ((1ULL << log) - 1));
+	*shift = s;
+}
+
+bool hc_check_convert_random(u64 seed, unsigned int n, char *msg)
+{
+	u64 rng = seed | 1;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct hostclock_clock clk;
+		struct hostclock_time t = { 0, 0 };
+		u64 counter, ref_sec, up_sec;
+		u32 ref_nsec, up_nsec;
+		bool inexact;
+		int got, want;
+		u64 r = hc_rand(&rng);
+
+		hc_good_clock(&clk);
+		hc_random_period(&rng, &clk.counter_period_frac_sec,
+				 &clk.counter_period_shift);
+		clk.time_sec = (r & 1) ? hc_rand(&rng) >> (hc_rand(&rng) % 64) :
+					 HC_T0 + (hc_rand(&rng) >> 40);
+		clk.time_frac_sec = hc_rand(&rng);
+		clk.counter_value = hc_rand(&rng);
+		if (hostclock_clock_validate(&clk, HOSTCLOCK_PAGE_SIZE))
+			return hc_fail(msg, "seed %llu case %u: generated an invalid page",
+				       (unsigned long long)seed, i);
+		/* |delta| up to 2^62 by spec; now and then up to 2^63 too */
+		counter = hc_rand(&rng) >> (1 + hc_rand(&rng) % 63);
+		if (r & 2)
+			counter >>= 1;
+		counter = (r & 4) ? clk.counter_value - counter :
+				    clk.counter_value + counter;
+
+		got = hostclock_counter_to_time(&clk, counter, &t);
+		want = hc_ref_counter_to_time(&clk, counter, &ref_sec, &ref_nsec,
+					      &inexact);
+		if (got != want)
+			return hc_fail(msg, "seed %llu case %u: core %s, reference %s",
+				       (unsigned long long)seed, i,
+				       hostclock_err_name(got),
+				       hostclock_err_name(want));
+		if (got)
+			continue;
+		/* within 1 ns: floor, or floor + 1 ns when not exact */
+		up_sec = ref_sec + (ref_nsec == 999999999);
+		up_nsec = ref_nsec == 999999999 ? 0 : ref_nsec + 1;
+		if (t.sec == ref_sec && t.nsec == ref_nsec)
+			continue;
+		if (inexact && t.sec == up_sec && t.nsec == up_nsec)
+			continue;
+		return hc_fail(msg, "seed %llu case %u: core %llu.%09u, reference %llu.%09u%s",
+			       (unsigned long long)seed, i,
+			       (unsigned long long)t.sec, t.nsec,
+			       (unsigned long long)ref_sec, ref_nsec,
+			       inexact ? "+" : "");
+	}
+	return true;
+}
+
+/*
+ * Rebase at a random point onto a random new rate: the line must read the
+ * same at the rebase point, never less after it, and advance at the new
+ * rate (checked over 2^32 ticks against the reference).
+ */
+bool hc_check_line_rebase_random(u64 seed, unsigned int n, char *msg)
+{
+	struct hostclock_line line;
+	u64 rng = seed | 1;
+	u64 tsc = hc_rand(&rng) >> 2;
+	u64 period, ns_ref;
+	unsigned int i;
+	u8 shift;
+
+	hc_random_period(&rng, &period, &shift);
+	hostclock_line_start(&line, tsc, HC_T0 * 1000000000ULL,
+			     hostclock_period_to_mult(period, shift));
+
+	for (i = 0; i < n; i++) {
+		u64 before, after, later, span = 1ULL << 32;
+		struct hc_mp acc;
+		u64 k;
+
+		tsc += hc_rand(&rng) >> (24 + hc_rand(&rng) % 40);
+		before = hostclock_line_ns(&line, tsc);
+		hc_random_period(&rng, &period, &shift);
+		hostclock_line_rebase(&line, tsc,
+				      hostclock_period_to_mult(period, shift));
+		after = hostclock_line_ns(&line, tsc);
+		if (after != before)
+			return hc_fail(msg, "seed %llu rebase %u: %llu ns before, %llu after",
+				       (unsigned long long)seed, i,
+				       (unsigned long long)before,
+				       (unsigned long long)after);
+		for (k = 1; k < (1ULL << 40); k <<= 3) {
+			later = hostclock_line_ns(&line, tsc + k);
+			if (later < before)
+				return hc_fail(msg, "seed %llu rebase %u: back %llu ns at +%llu",
+					       (unsigned long long)seed, i,
+					       (unsigned long long)(before - later),
+					       (unsigned long long)k);
+		}
+		hc_mp_set(&acc, 0);
+		hc_ref_line_add(&acc, span, period, shift);
+		hc_ref_line_ns(&acc, &ns_ref);
+		later = hostclock_line_ns(&line, tsc + span) - after;
+		if (later + 1 < ns_ref || later > ns_ref + 1)
+			return hc_fail(msg, "seed %llu at %u: %llu ns in 2^32 ticks, exact %llu",
+				       (unsigned long long)seed, i,
+				       (unsigned long long)later,
+				       (unsigned long long)ns_ref);
+	}
+	return true;
+}
+
+/*
+ * Many rebases in a row: the line's total advance must match the exact sum
+ * of its segments within 1 ns, so no rounding accumulates across rebases.
+ */
+bool hc_check_line_accumulation(u64 seed, unsigned int n, char *msg)
+{
+	struct hostclock_line line;
+	struct hc_mp acc;
+	u64 rng = seed | 1;
+	u64 tsc = 1ULL << 40, start_ns = 1ULL << 50, period, ns_ref, got;
+	unsigned int i;
+	u8 shift;
+
+	hc_random_period(&rng, &period, &shift);
+	hostclock_line_start(&line, tsc, start_ns,
+			     hostclock_period_to_mult(period, shift));
+	hc_mp_set(&acc, 0);
+	for (i = 0; i < n; i++) {
+		/* up to 2^24 ticks: a 100 ms poll of a 100 MHz counter */
+		u64 ticks = 1 + (hc_rand(&rng) >> 40);
+
+		hc_ref_line_add(&acc, ticks, period, shift);
+		tsc += ticks;
+		hc_random_period(&rng, &period, &shift);
+		hostclock_line_rebase(&line, tsc,
+				      hostclock_period_to_mult(period, shift));
+	}
+	got = hostclock_line_ns(&line, tsc) - start_ns;
+	if (!hc_ref_line_ns(&acc, &ns_ref))
+		return hc_fail(msg, "reference overflowed");
+	if (got + 1 < ns_ref || got > ns_ref + 1)
+		return hc_fail(msg, "seed %llu: %u rebases advanced %llu ns, exact %llu",
+			       (unsigned long long)seed, n,
+			       (unsigned long long)got,
+			       (unsigned long long)ns_ref);
+	return true;
+}

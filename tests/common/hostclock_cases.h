@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test cases of the portable core, shared by the userspace unit tests and
+ * the KUnit suites so that both run exactly the same checks.
+ *
+ * Each hc_check_*() returns true on success; on failure it writes what was
+ * expected and what was seen into @msg.
+ */
+#ifndef _HOSTCLOCK_CASES_H
+#define _HOSTCLOCK_CASES_H
+
+#include "hostclock/core.h"
+
+#define HC_MSG_LEN	256
+
+/* A valid page: UTC, 2^32 Hz counter (one tick is exactly 2^-32 s). */
+void hc_good_clock(struct hostclock_clock *clk);
+
+enum hc_field {
+	HC_F_NONE,
+	HC_F_MAGIC,
+	HC_F_VERSION,
+	HC_F_SIZE,
+	HC_F_STATUS,
+	HC_F_TIME_TYPE,
+	HC_F_LEAP,
+	HC_F_FLAGS,
+	HC_F_TAI,
+	HC_F_COUNTER,
+	HC_F_SHIFT,
+	HC_F_PERIOD,
+};
+
+struct hc_set {
+	enum hc_field field;
+	u64 value;
+};
+
+struct hc_validate_vector {
+	const char *name;
+	struct hc_set set[3];
+	size_t region;
+	int expect;
+};
+
+extern const struct hc_validate_vector hc_validate_vectors[];
+extern const unsigned int hc_validate_vector_count;
+bool hc_check_validate(const struct hc_validate_vector *v, char *msg);
+
+struct hc_convert_vector {
+	const char *name;
+	u64 time_sec;
+	u64 time_frac;
+	u64 period;
+	u8 shift;
+	s64 delta;		/* counter - counter_value */
+	u8 time_type;
+	s16 tai;		/* flagged valid when nonzero */
+	enum hostclock_timescale want;
+	int expect;
+	u64 sec;
+	u32 nsec;
+};
+
+extern const struct hc_convert_vector hc_convert_vectors[];
+extern const unsigned int hc_convert_vector_count;
+bool hc_check_convert(const struct hc_convert_vector *v, char *msg);
+
+struct hc_error_vector {
+	const char *name;
+	u64 flags;
+	u64 time_est;
+	u64 time_max;
+	u64 est_rate;
+	u64 max_rate;
+	u8 shift;
+	s64 delta;
+	bool est_valid;
+	bool max_valid;
+	u64 est;
+	u64 max;
+};
+
+extern const struct hc_error_vector hc_error_vectors[];
+extern const unsigned int hc_error_vector_count;
+bool hc_check_error(const struct hc_error_vector *v, char *msg);
+
+bool hc_check_err_names(char *msg);
+bool hc_check_snapshot_roundtrip(char *msg);
+bool hc_check_snapshot_stuck_odd(unsigned int budget, char *msg);
+
+/* Randomized properties against the multi-precision reference. */
+bool hc_check_convert_random(u64 seed, unsigned int n, char *msg);
+bool hc_check_line_rebase_random(u64 seed, unsigned int n, char *msg);
+bool hc_check_line_accumulation(u64 seed, unsigned int n, char *msg);
+
+#endif /* _HOSTCLOCK_CASES_H */

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A minimal test harness: each check prints one line on failure (every line
+ * with -v) and the run ends with "N passed, N failed".
+ */
+#ifndef _HOSTCLOCK_UNIT_HARNESS_H
+#define _HOSTCLOCK_UNIT_HARNESS_H
+
+#include <stdbool.h>
+
+void hc_report(const char *suite, const char *name, bool ok, const char *msg);
+
+/* Suites, each in its own file. */
+void hc_suite_core(void);
+void hc_suite_page_race(void);
+
+#endif /* _HOSTCLOCK_UNIT_HARNESS_H */
