@@ -23,7 +23,13 @@
 #include <asm/byteorder.h>
 #include <asm/processor.h>
 
-#ifndef CONFIG_ARCH_SUPPORTS_INT128
+/*
+ * The core needs 128-bit integers for 64x64-bit products, shifts and sums
+ * only, which the compiler inlines (no libgcc division helpers), so the
+ * compiler's support is enough, also on UML where the arch does not select
+ * ARCH_SUPPORTS_INT128.
+ */
+#ifndef __SIZEOF_INT128__
 #error "hostclock's time core needs 128-bit integer arithmetic"
 #endif
 

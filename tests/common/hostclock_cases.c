@@ -144,7 +144,7 @@ bool hc_check_validate(const struct hc_validate_vector *v, char *msg)
 		hc_set_field(&clk, &v->set[i]);
 	got = hostclock_clock_validate(&clk, v->region);
 	if (got != v->expect)
-		return hc_fail(msg, "%s: expected %s, got %s", v->name,
+		return hc_fail(msg, "expected %s, got %s",
 			       hostclock_err_name(v->expect),
 			       hostclock_err_name(got));
 	return true;
@@ -231,12 +231,12 @@ bool hc_check_convert(const struct hc_convert_vector *v, char *msg)
 	got = hostclock_counter_to_timescale(&clk, clk.counter_value + (u64)v->delta,
 					     v->want, &t);
 	if (got != v->expect)
-		return hc_fail(msg, "%s: expected %s, got %s", v->name,
+		return hc_fail(msg, "expected %s, got %s",
 			       hostclock_err_name(v->expect),
 			       hostclock_err_name(got));
 	if (!got && (t.sec != v->sec || t.nsec != v->nsec))
-		return hc_fail(msg, "%s: expected %llu.%09u, got %llu.%09u",
-			       v->name, (unsigned long long)v->sec, v->nsec,
+		return hc_fail(msg, "expected %llu.%09u, got %llu.%09u",
+			       (unsigned long long)v->sec, v->nsec,
 			       (unsigned long long)t.sec, t.nsec);
 	return true;
 }
@@ -291,15 +291,15 @@ bool hc_check_error(const struct hc_error_vector *v, char *msg)
 	hostclock_counter_error(&clk, clk.counter_value + (u64)v->delta, &err);
 
 	if (err.esterror_valid != v->est_valid || err.maxerror_valid != v->max_valid)
-		return hc_fail(msg, "%s: validity est %d max %d, expected %d %d",
-			       v->name, err.esterror_valid, err.maxerror_valid,
+		return hc_fail(msg, "validity est %d max %d, expected %d %d",
+			       err.esterror_valid, err.maxerror_valid,
 			       v->est_valid, v->max_valid);
 	if (v->est_valid && err.esterror_ns != v->est)
-		return hc_fail(msg, "%s: esterror %llu, expected %llu", v->name,
+		return hc_fail(msg, "esterror %llu, expected %llu",
 			       (unsigned long long)err.esterror_ns,
 			       (unsigned long long)v->est);
 	if (v->max_valid && err.maxerror_ns != v->max)
-		return hc_fail(msg, "%s: maxerror %llu, expected %llu", v->name,
+		return hc_fail(msg, "maxerror %llu, expected %llu",
 			       (unsigned long long)err.maxerror_ns,
 			       (unsigned long long)v->max);
 	return true;

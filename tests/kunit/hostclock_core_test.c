@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites for hostclock's portable time core.
+ *
+ * The cases are those of the userspace unit tests (tests/common), run inside
+ * a kernel build so that the core is also checked as the kernel compiles it.
+ */
+#include <kunit/test.h>
+
+#include "hostclock_cases.h"
+
+/* Randomized properties: fewer cases than in userspace, same checks. */
+#define HC_KUNIT_SEEDS		2
+#define HC_KUNIT_CONVERT	20000
+#define HC_KUNIT_REBASES	500
+#define HC_KUNIT_ACCUMULATED	5000
+
+/*
+ * The vector tables live in another object, so KUNIT_ARRAY_PARAM (which
+ * needs the array's size at compile time) cannot walk them. Every vector
+ * type starts with its name, which becomes the parameter's description.
+ */
+static_assert(offsetof(struct hc_validate_vector, name) == 0);
+static_assert(offsetof(struct hc_convert_vector, name) == 0);
+static_assert(offsetof(struct hc_error_vector, name) == 0);
+
+static const void *hc_next_vector(const void *table, unsigned int count,
+				  size_t size, const void *prev, char *desc)
+{
+	const char *v = prev ? (const char *)prev + size : table;
+
+	if (v >= (const char *)table + count * size)
+		return NULL;
+	strscpy(desc, *(const char * const *)v, KUNIT_PARAM_DESC_SIZE);
+	return v;
+}
+
+static const void *hc_validate_gen_params(const void *prev, char *desc)
+{
+	return hc_next_vector(hc_validate_vectors, hc_validate_vector_count,
+			      sizeof(hc_validate_vectors[0]), prev, desc);
+}
+
+static const void *hc_convert_gen_params(const void *prev, char *desc)
+{
+	return hc_next_vector(hc_convert_vectors, hc_convert_vector_count,
+			      sizeof(hc_convert_vectors[0]), prev, desc);
+}
+
+static const void *hc_error_gen_params(const void *prev, char *desc)
+{
+	return hc_next_vector(hc_error_vectors, hc_error_vector_count,
+			      sizeof(hc_error_vectors[0]), prev, desc);
+}
+
+static void hc_test_validate(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_validate(test->param_value, msg),
+			      "%s", msg);
+}
+
+static void hc_test_convert(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_convert(test->param_value, msg),
+			      "%s", msg);
+}
+
+static void hc_test_error(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_error(test->param_value, msg),
+			      "%s", msg);
+}
+
+static void hc_test_err_names(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_err_names(msg), "%s", msg);
+}
+
+static void hc_test_snapshot_roundtrip(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_snapshot_roundtrip(msg), "%s", msg);
+}
+
+static void hc_test_snapshot_stuck_odd(struct kunit *test)
+{
+	static const unsigned int budgets[] = { 0, 1, HOSTCLOCK_READ_BUDGET };
+	char msg[HC_MSG_LEN] = "";
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(budgets); i++)
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      hc_check_snapshot_stuck_odd(budgets[i], msg),
+				      "%s", msg);
+}
+
+static u64 hc_kunit_seed(unsigned int i)
+{
+	return 0x9e3779b97f4a7c15ULL * (i + 1);
+}
+
+static void hc_test_convert_random(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+	unsigned int i;
+
+	for (i = 0; i < HC_KUNIT_SEEDS; i++)
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      hc_check_convert_random(hc_kunit_seed(i),
+							      HC_KUNIT_CONVERT, msg),
+				      "%s", msg);
+}
+
+static void hc_test_line_rebase_random(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+	unsigned int i;
+
+	for (i = 0; i < HC_KUNIT_SEEDS; i++)
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      hc_check_line_rebase_random(hc_kunit_seed(i),
+								  HC_KUNIT_REBASES, msg),
+				      "%s", msg);
+}
+
+static void hc_test_line_accumulation(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+	unsigned int i;
+
+	for (i = 0; i < HC_KUNIT_SEEDS; i++)
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      hc_check_line_accumulation(hc_kunit_seed(i),
+								 HC_KUNIT_ACCUMULATED, msg),
+				      "%s", msg);
+}
+
+static struct kunit_case hostclock_page_cases[] = {
+	KUNIT_CASE_PARAM(hc_test_validate, hc_validate_gen_params),
+	KUNIT_CASE(hc_test_err_names),
+	KUNIT_CASE(hc_test_snapshot_roundtrip),
+	KUNIT_CASE(hc_test_snapshot_stuck_odd),
+	{}
+};
+
+static struct kunit_case hostclock_convert_cases[] = {
+	KUNIT_CASE_PARAM(hc_test_convert, hc_convert_gen_params),
+	KUNIT_CASE_PARAM(hc_test_error, hc_error_gen_params),
+	KUNIT_CASE(hc_test_convert_random),
+	{}
+};
+
+static struct kunit_case hostclock_line_cases[] = {
+	KUNIT_CASE(hc_test_line_rebase_random),
+	KUNIT_CASE(hc_test_line_accumulation),
+	{}
+};
+
+static struct kunit_suite hostclock_page_suite = {
+	.name = "hostclock_page",
+	.test_cases = hostclock_page_cases,
+};
+
+static struct kunit_suite hostclock_convert_suite = {
+	.name = "hostclock_convert",
+	.test_cases = hostclock_convert_cases,
+};
+
+static struct kunit_suite hostclock_line_suite = {
+	.name = "hostclock_line",
+	.test_cases = hostclock_line_cases,
+};
+
+kunit_test_suites(&hostclock_page_suite, &hostclock_convert_suite,
+		  &hostclock_line_suite);
+
+MODULE_DESCRIPTION("KUnit tests for hostclock's time core");
+MODULE_LICENSE("GPL");
