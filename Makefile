@@ -7,7 +7,9 @@
 #   make check         userspace unit tests of the time core (ASan, UBSan)
 #   make kunit         KUnit suites on UML, from linux-source-6.1
 #   make lint          checkpatch --strict and sparse
-#   make modules-all   build against every installed Debian header set
+#   make modules-all   build against Debian's 6.1 and 6.12 headers, W=1
+#   make dkms-check    dkms add/build/install/uninstall for 6.1 and 6.12
+#   make guest-test    QEMU (TCG) guests of 6.1 and 6.12 load the module
 #   make demo          the main job (see README)
 #
 # KDIR defaults to the running kernel's build directory; when that has no
@@ -20,7 +22,7 @@ ifeq ($(origin KDIR),undefined)
 KDIR := $(wildcard /lib/modules/$(KVER)/build)
 ifeq ($(KDIR),)
 KDIR := $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1)
-$(info KDIR: no headers for running kernel $(KVER); using $(KDIR))
+KDIR_NOTE := no headers for the running kernel $(KVER); using $(KDIR)
 endif
 endif
 
@@ -34,12 +36,14 @@ CORE_HDRS := $(wildcard include/hostclock/*.h)
 UNIT_SRCS := $(wildcard tests/unit/*.c) $(wildcard tests/common/*.c)
 UNIT_HDRS := $(wildcard tests/unit/*.h) $(wildcard tests/common/*.h)
 
-.PHONY: all module clean check kunit lint modules-all test deps demo
+.PHONY: all module clean distclean check kunit lint modules-all dkms-check \
+	guest-test test deps demo
 
 all: module
 
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: run scripts/install-deps.sh build" >&2; exit 1; }
+	$(if $(KDIR_NOTE),@echo "KDIR: $(KDIR_NOTE)")
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 $(BUILD)/unit/hostclock-unit: $(CORE_SRCS) $(UNIT_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
@@ -58,6 +62,12 @@ lint:
 modules-all:
 	scripts/build-modules.sh
 
+dkms-check:
+	scripts/dkms-check.sh
+
+guest-test:
+	tests/integration/run.sh
+
 deps:
 	scripts/install-deps.sh
 
@@ -67,10 +77,17 @@ test: deps
 	$(MAKE) kunit
 	$(MAKE) lint
 	$(MAKE) modules-all
+	$(MAKE) dkms-check
+	$(MAKE) guest-test
 
 demo:
 	scripts/demo.sh
 
+# clean keeps what is slow to fetch or unpack (build/cache, linux-source);
+# distclean removes all of build/.
 clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)/unit $(BUILD)/modules $(BUILD)/sparse $(BUILD)/guest
+
+distclean: clean
 	rm -rf $(BUILD)

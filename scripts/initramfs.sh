@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build a small initramfs for a QEMU guest: static busybox, the generic
+# guest init (tests/integration/guest-init.sh), a scenario script, and any
+# extra files.
+#
+# usage: scripts/initramfs.sh OUT.cpio.gz SCENARIO [SRC:DEST ...]
+#   SCENARIO runs as /scenario.sh; each SRC is copied to DEST in the image.
+
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:?usage: initramfs.sh OUT SCENARIO [SRC:DEST ...]}
+scenario=${2:?usage: initramfs.sh OUT SCENARIO [SRC:DEST ...]}
+shift 2
+
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+	busybox=/bin/busybox
+[ -x "$busybox" ] || { echo "initramfs.sh: no static busybox; run scripts/install-deps.sh qemu" >&2; exit 1; }
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc,lib/modules}
+cp "$busybox" "$root/bin/busybox"
+cp "$top/tests/integration/guest-init.sh" "$root/init"
+cp "$scenario" "$root/scenario.sh"
+chmod 755 "$root/init" "$root/scenario.sh"
+for pair in "$@"; do
+	src=${pair%%:*}
+	dest=${pair#*:}
+	mkdir -p "$root/$(dirname "$dest")"
+	cp -a "$src" "$root/$dest"
+done
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
