@@ -8,15 +8,14 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
 passed=0 failed=0
 
 headers=$("$top/scripts/kernel-headers.sh") || exit 1
 for kdir in $headers; do
-	kver=${kdir#/usr/src/linux-headers-}
+	kver=$(hc_kver "$kdir")
 	out=$top/build/modules/$kver
-	rm -rf "$out"
-	mkdir -p "$out"
-	cp -a "$top/Kbuild" "$top/dkms.conf" "$top/drivers" "$top/include" "$out/"
+	hc_stage_sources "$top" "$out"
 	log=$out/build.log
 	if make -C "$kdir" M="$out" W=1 modules >"$log" 2>&1 &&
 	   ! grep -q 'warning:' "$log" && [ -f "$out/hostclock.ko" ]; then

@@ -9,6 +9,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
 name=hostclock
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 src=/usr/src/$name-$ver
@@ -24,8 +25,7 @@ cleanup() {
 trap cleanup EXIT
 cleanup
 
-mkdir -p "$src"
-cp -a "$top/Kbuild" "$top/Makefile" "$top/dkms.conf" "$top/drivers" "$top/include" "$src/"
+hc_stage_sources "$top" "$src"
 if ! dkms add -m "$name" -v "$ver" >/dev/null; then
 	echo "FAIL dkms add"
 	echo "0 passed, 1 failed"
@@ -33,7 +33,7 @@ if ! dkms add -m "$name" -v "$ver" >/dev/null; then
 fi
 
 for kdir in $headers; do
-	kver=${kdir#/usr/src/linux-headers-}
+	kver=$(hc_kver "$kdir")
 	log=$(mktemp)
 	if dkms build -m "$name" -v "$ver" -k "$kver" >"$log" 2>&1 &&
 	   dkms install -m "$name" -v "$ver" -k "$kver" >>"$log" 2>&1 &&

@@ -138,7 +138,9 @@ group_guest() {
 	for p in chrony linuxptp; do
 		if ! ls "$d/${p}_"*.deb >/dev/null 2>&1; then
 			apt_update
-			(cd "$d" && apt-get download -qq "$p" >/dev/null) || die "apt-get download $p failed"
+			# apt warns that root downloads unsandboxed; show it only on failure
+			(cd "$d" && apt-get download -qq "$p" >"$d/download.log" 2>&1) ||
+				{ cat "$d/download.log" >&2; die "apt-get download $p failed"; }
 		fi
 		[ -d "$d/root-$p" ] || dpkg -x "$d/${p}_"*.deb "$d/root-$p"
 	done

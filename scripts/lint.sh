@@ -9,6 +9,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
 cd "$top"
 passed=0 failed=0
 
@@ -32,11 +33,9 @@ echo "checkpatch: $(echo "$files" | wc -w) files checked"
 command -v sparse >/dev/null || { echo "FAIL sparse: not installed"; failed=$((failed + 1)); }
 headers=$(scripts/kernel-headers.sh) || exit 1
 for kdir in $headers; do
-	kver=${kdir#/usr/src/linux-headers-}
+	kver=$(hc_kver "$kdir")
 	out=build/sparse/$kver
-	rm -rf "$out"
-	mkdir -p "$out"
-	cp -a Kbuild dkms.conf drivers include "$out/"
+	hc_stage_sources "$top" "$out"
 	log=$out/sparse.log
 	if make -C "$kdir" M="$top/$out" C=2 W=1 modules >"$log" 2>&1 &&
 	   ! grep -qE 'warning:|error:' "$log"; then

@@ -11,6 +11,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/scripts/lib.sh"
 cd "$top"
 limit=${HOSTCLOCK_GUEST_TIMEOUT:-120}
 out=$top/build/guest
@@ -23,7 +24,7 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 headers=$(scripts/kernel-headers.sh) || exit 1
 for kdir in $headers; do
-	kver=${kdir#/usr/src/linux-headers-}
+	kver=$(hc_kver "$kdir")
 	ko=build/modules/$kver/hostclock.ko
 	if [ ! -f "$ko" ] || [ -n "$(find drivers include Kbuild -newer "$ko" -print -quit)" ]; then
 		scripts/build-modules.sh >/dev/null || { echo "FAIL module build for $kver"; exit 1; }

@@ -103,44 +103,35 @@ static void hc_test_snapshot_stuck_odd(struct kunit *test)
 				      "%s", msg);
 }
 
-static u64 hc_kunit_seed(unsigned int i)
+/* A randomized property of the core and how many cases KUnit gives it. */
+struct hc_property {
+	const char *name;
+	bool (*check)(u64 seed, unsigned int n, char *msg);
+	unsigned int n;
+};
+
+static const struct hc_property hc_properties[] = {
+	{ "conversion vs reference", hc_check_convert_random, HC_KUNIT_CONVERT },
+	{ "line rebase", hc_check_line_rebase_random, HC_KUNIT_REBASES },
+	{ "line accumulation", hc_check_line_accumulation, HC_KUNIT_ACCUMULATED },
+};
+
+static void hc_property_desc(const struct hc_property *p, char *desc)
 {
-	return 0x9e3779b97f4a7c15ULL * (i + 1);
+	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
 }
 
-static void hc_test_convert_random(struct kunit *test)
+KUNIT_ARRAY_PARAM(hc_property, hc_properties, hc_property_desc);
+
+static void hc_test_property(struct kunit *test)
 {
+	const struct hc_property *p = test->param_value;
 	char msg[HC_MSG_LEN] = "";
 	unsigned int i;
 
 	for (i = 0; i < HC_KUNIT_SEEDS; i++)
 		KUNIT_EXPECT_TRUE_MSG(test,
-				      hc_check_convert_random(hc_kunit_seed(i),
-							      HC_KUNIT_CONVERT, msg),
-				      "%s", msg);
-}
-
-static void hc_test_line_rebase_random(struct kunit *test)
-{
-	char msg[HC_MSG_LEN] = "";
-	unsigned int i;
-
-	for (i = 0; i < HC_KUNIT_SEEDS; i++)
-		KUNIT_EXPECT_TRUE_MSG(test,
-				      hc_check_line_rebase_random(hc_kunit_seed(i),
-								  HC_KUNIT_REBASES, msg),
-				      "%s", msg);
-}
-
-static void hc_test_line_accumulation(struct kunit *test)
-{
-	char msg[HC_MSG_LEN] = "";
-	unsigned int i;
-
-	for (i = 0; i < HC_KUNIT_SEEDS; i++)
-		KUNIT_EXPECT_TRUE_MSG(test,
-				      hc_check_line_accumulation(hc_kunit_seed(i),
-								 HC_KUNIT_ACCUMULATED, msg),
+				      p->check(0x9e3779b97f4a7c15ULL * (i + 1), p->n, msg),
 				      "%s", msg);
 }
 
@@ -155,13 +146,11 @@ static struct kunit_case hostclock_page_cases[] = {
 static struct kunit_case hostclock_convert_cases[] = {
 	KUNIT_CASE_PARAM(hc_test_convert, hc_convert_gen_params),
 	KUNIT_CASE_PARAM(hc_test_error, hc_error_gen_params),
-	KUNIT_CASE(hc_test_convert_random),
 	{}
 };
 
-static struct kunit_case hostclock_line_cases[] = {
-	KUNIT_CASE(hc_test_line_rebase_random),
-	KUNIT_CASE(hc_test_line_accumulation),
+static struct kunit_case hostclock_property_cases[] = {
+	KUNIT_CASE_PARAM(hc_test_property, hc_property_gen_params),
 	{}
 };
 
@@ -175,13 +164,13 @@ static struct kunit_suite hostclock_convert_suite = {
 	.test_cases = hostclock_convert_cases,
 };
 
-static struct kunit_suite hostclock_line_suite = {
-	.name = "hostclock_line",
-	.test_cases = hostclock_line_cases,
+static struct kunit_suite hostclock_property_suite = {
+	.name = "hostclock_property",
+	.test_cases = hostclock_property_cases,
 };
 
 kunit_test_suites(&hostclock_page_suite, &hostclock_convert_suite,
-		  &hostclock_line_suite);
+		  &hostclock_property_suite);
 
 MODULE_DESCRIPTION("KUnit tests for hostclock's time core");
 MODULE_LICENSE("GPL");

@@ -10,15 +10,22 @@
 
 /* Seeds and counts for the randomized properties; KUnit runs fewer. */
 #define HC_RANDOM_SEEDS		8
-#define HC_CONVERT_CASES	200000
-#define HC_REBASES		2000
-#define HC_ACCUMULATED		20000
+
+static const struct {
+	const char *name;
+	bool (*check)(u64 seed, unsigned int n, char *msg);
+	unsigned int n;
+} hc_properties[] = {
+	{ "conversion vs reference", hc_check_convert_random, 200000 },
+	{ "line rebase", hc_check_line_rebase_random, 2000 },
+	{ "line accumulation", hc_check_line_accumulation, 20000 },
+};
 
 void hc_suite_core(void)
 {
 	char msg[HC_MSG_LEN] = "";
 	char name[64];
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; i < hc_validate_vector_count; i++)
 		hc_report("validate", hc_validate_vectors[i].name,
@@ -39,15 +46,14 @@ void hc_suite_core(void)
 	hc_report("snapshot", "budget 0 reads nothing",
 		  hc_check_snapshot_stuck_odd(0, msg), msg);
 
-	for (i = 0; i < HC_RANDOM_SEEDS; i++) {
-		u64 seed = 0x9e3779b97f4a7c15ULL * (i + 1);
-
-		snprintf(name, sizeof(name), "vs reference, seed %u", i);
-		hc_report("convert random", name,
-			  hc_check_convert_random(seed, HC_CONVERT_CASES, msg), msg);
-		hc_report("line rebase random", name,
-			  hc_check_line_rebase_random(seed, HC_REBASES, msg), msg);
-		hc_report("line accumulation", name,
-			  hc_check_line_accumulation(seed, HC_ACCUMULATED, msg), msg);
+	for (j = 0; j < ARRAY_SIZE(hc_properties); j++) {
+		for (i = 0; i < HC_RANDOM_SEEDS; i++) {
+			snprintf(name, sizeof(name), "%s, seed %u",
+				 hc_properties[j].name, i);
+			hc_report("property", name,
+				  hc_properties[j].check(0x9e3779b97f4a7c15ULL * (i + 1),
+							 hc_properties[j].n, msg),
+				  msg);
+		}
 	}
 }
