@@ -15,10 +15,12 @@ out=${1:?usage: initramfs.sh OUT SCENARIO [SRC:DEST ...]}
 scenario=${2:?usage: initramfs.sh OUT SCENARIO [SRC:DEST ...]}
 shift 2
 
-busybox=$(command -v busybox || true)
-[ -n "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-	busybox=/bin/busybox
-[ -x "$busybox" ] || { echo "initramfs.sh: no static busybox; run scripts/install-deps.sh qemu" >&2; exit 1; }
+# busybox-static's binary; the guest has no shared libraries for it
+busybox=/bin/busybox
+if [ ! -x "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
+	echo "initramfs.sh: $busybox is missing or not static; run scripts/install-deps.sh qemu" >&2
+	exit 1
+fi
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT

@@ -59,9 +59,13 @@ bookworm_uri() {
 	local f
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -f "$f" ] || continue
-		awk '$1 == "deb" { u = ""; s = ""
-			for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) {
-				if (u == "") u = $i; else { s = $i; break } }
+		# deb [opt=a opt=b ...] URI SUITE COMPONENTS...
+		awk '$1 == "deb" { u = ""; s = ""; inopt = 0
+			for (i = 2; i <= NF; i++) {
+				if ($i ~ /^\[/) inopt = 1
+				if (inopt) { if ($i ~ /\]$/) inopt = 0; continue }
+				if (u == "") u = $i; else { s = $i; break }
+			}
 			if (s == "bookworm") { print u; exit } }' "$f"
 	done
 	for f in /etc/apt/sources.list.d/*.sources; do
