@@ -4,7 +4,8 @@
 #
 #   make               build hostclock.ko against KDIR, with W=1
 #   make test          install what is missing, then every test below
-#   make check         userspace unit tests of the time core (ASan, UBSan)
+#   make tools         hostclockd, hostclockctl, hostclock-dump in build/tools
+#   make check         userspace tests: core and agent (ASan, UBSan), host tools
 #   make kunit         KUnit suites on UML, from linux-source-6.1
 #   make lint          checkpatch --strict and sparse
 #   make modules-all   build against Debian's 6.1 and 6.12 headers, W=1
@@ -36,7 +37,7 @@ CORE_HDRS := $(wildcard include/hostclock/*.h)
 UNIT_SRCS := $(wildcard tests/unit/*.c) $(wildcard tests/common/*.c)
 UNIT_HDRS := $(wildcard tests/unit/*.h) $(wildcard tests/common/*.h)
 
-.PHONY: all module clean distclean check kunit lint modules-all dkms-check \
+.PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
 	guest-test test deps demo
 
 all: module
@@ -46,12 +47,40 @@ module:
 	$(if $(KDIR_NOTE),@echo "KDIR: $(KDIR_NOTE)")
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-$(BUILD)/unit/hostclock-unit: $(CORE_SRCS) $(UNIT_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
+$(BUILD)/unit/hostclock-unit: $(CORE_SRCS) $(UNIT_SRCS) $(CORE_HDRS) $(UNIT_HDRS) \
+		$(AGENT_SRCS) $(AGENT_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC_USER) $(USER_CFLAGS) -o $@ $(CORE_SRCS) $(UNIT_SRCS)
+	$(CC_USER) $(USER_CFLAGS) -D_GNU_SOURCE -Itools/hostclockd -o $@ \
+		$(CORE_SRCS) $(AGENT_SRCS) $(UNIT_SRCS) -lm
 
-check: $(BUILD)/unit/hostclock-unit
+# Host tools: plain C on libc, sharing the core with the module.
+TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-D_GNU_SOURCE -Iinclude -Itools/hostclockd
+AGENT_SRCS := $(filter-out %/main.c %/hostclockctl.c %/dump.c, \
+	$(wildcard tools/hostclockd/*.c))
+AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
+TOOLS := $(BUILD)/tools/hostclockd $(BUILD)/tools/hostclockctl \
+	$(BUILD)/tools/hostclock-dump
+
+tools: $(TOOLS)
+
+$(BUILD)/tools/hostclockd: tools/hostclockd/main.c $(AGENT_SRCS) $(CORE_SRCS) \
+		$(CORE_HDRS) $(AGENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC_USER) $(TOOL_CFLAGS) -o $@ tools/hostclockd/main.c $(AGENT_SRCS) $(CORE_SRCS) -lm
+
+$(BUILD)/tools/hostclockctl: tools/hostclockd/hostclockctl.c
+	@mkdir -p $(dir $@)
+	$(CC_USER) $(TOOL_CFLAGS) -o $@ $<
+
+$(BUILD)/tools/hostclock-dump: tools/hostclockd/dump.c $(CORE_SRCS) $(CORE_HDRS) \
+		$(AGENT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC_USER) $(TOOL_CFLAGS) -o $@ tools/hostclockd/dump.c $(CORE_SRCS)
+
+check: $(BUILD)/unit/hostclock-unit $(TOOLS)
 	$(BUILD)/unit/hostclock-unit
+	tests/tools/run.sh $(BUILD)
 
 kunit:
 	scripts/kunit.sh
@@ -87,7 +116,8 @@ demo:
 # distclean removes all of build/.
 clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	rm -rf $(BUILD)/unit $(BUILD)/modules $(BUILD)/sparse $(BUILD)/guest
+	rm -rf $(BUILD)/unit $(BUILD)/modules $(BUILD)/sparse $(BUILD)/guest \
+		$(BUILD)/tools
 
 distclean: clean
 	rm -rf $(BUILD)

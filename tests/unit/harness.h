@@ -13,5 +13,10 @@ void hc_report(const char *suite, const char *name, bool ok, const char *msg);
 /* Suites, each in its own file. */
 void hc_suite_core(void);
 void hc_suite_page_race(void);
+void hc_suite_agent(void);
+void hc_suite_pairing(void);
+
+/* A fresh directory for a suite's files, removed at exit. */
+const char *hc_tmpdir(void);
 
 #endif /* _HOSTCLOCK_UNIT_HARNESS_H */

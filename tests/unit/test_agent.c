@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hostclockd's parts in userspace: the region file's rules, what a published
+ * page says against the host clock, the adjtimex mapping, and every fault
+ * injection command's effect on the page.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "hcd.h"
+#include "hostclock_cases.h"
+
+static void hc_region_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", hc_tmpdir(), name);
+}
+
+static bool hc_region_refused(const char *path, const char *expect_why, char *msg)
+{
+	struct hcd_region_opts ro = { .path = path, .uid = -1, .gid = -1 };
+	struct hcd_region r;
+	char why[256] = "";
+
+	if (!hcd_region_open(&ro, &r, why, sizeof(why))) {
+		hcd_region_close(&r);
+		snprintf(msg, HC_MSG_LEN, "%s was accepted", path);
+		return false;
+	}
+	snprintf(msg, HC_MSG_LEN, "why: %s", why);
+	return strstr(why, expect_why) != NULL;
+}
+
+static void hc_test_region_rules(void)
+{
+	struct hcd_region_opts ro = { .uid = -1, .gid = -1 };
+	char path[256], link[256], msg[HC_MSG_LEN] = "";
+	struct hcd_region r;
+	struct stat st;
+	int fd;
+
+	hc_region_path(path, sizeof(path), "region");
+	ro.path = path;
+	umask(0);	/* the agent must not depend on the umask for 0600 */
+	hc_report("region", "created", !hcd_region_open(&ro, &r, msg, HC_MSG_LEN) &&
+		  r.created, msg);
+	hcd_region_close(&r);
+	umask(022);
+	stat(path, &st);
+	snprintf(msg, sizeof(msg), "mode %04o size %lld", st.st_mode & 07777,
+		 (long long)st.st_size);
+	hc_report("region", "new file is 0600 and 8 KiB",
+		  (st.st_mode & 07777) == 0600 && st.st_size == HOSTCLOCK_REGION_SIZE, msg);
+	hc_report("region", "reopened, not recreated",
+		  !hcd_region_open(&ro, &r, msg, HC_MSG_LEN) && !r.created, msg);
+	hcd_region_close(&r);
+
+	hc_region_path(link, sizeof(link), "link");
+	symlink(path, link);
+	hc_report("region", "symlink refused", hc_region_refused(link, "symlink", msg), msg);
+
+	chmod(path, 0646);
+	hc_report("region", "world-writable refused",
+		  hc_region_refused(path, "world-writable", msg), msg);
+	chmod(path, 0600);
+
+	hc_region_path(path, sizeof(path), "small");
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ftruncate(fd, 4096);
+	close(fd);
+	hc_report("region", "wrong size refused", hc_region_refused(path, "size 4096", msg), msg);
+
+	hc_report("region", "directory refused",
+		  hc_region_refused(hc_tmpdir(), "directory", msg), msg);
+	hc_region_path(path, sizeof(path), "fifo");
+	mkfifo(path, 0600);
+	hc_report("region", "fifo refused", hc_region_refused(path, "not a regular file", msg),
+		  msg);
+}
+
+/* An agent on a fresh region, identity mapping, adjtimex faked as synced. */
+static const struct hcd_timex hc_synced = {
+	.state = TIME_OK, .status = STA_PLL, .maxerror_us = 200,
+	.esterror_us = 10, .tai = 37, .tolerance_ppm = 500,
+};
+
+static int hc_agent_start(struct hcd_agent *a, struct hcd_region *r, const char *name)
+{
+	struct hcd_region_opts ro = { .uid = -1, .gid = -1 };
+	struct hcd_agent_opts opts = {
+		.time_type = VMCLOCK_TIME_UTC, .interval_ns = 1000000000ULL,
+		.fit_window = 16,
+	};
+	struct hcd_tscmap map;
+	char path[256], why[256];
+	pid_t pid;
+
+	hc_region_path(path, sizeof(path), name);
+	ro.path = path;
+	unlink(path);
+	if (hcd_region_open(&ro, r, why, sizeof(why)) ||
+	    hcd_tscmap_parse("identity", &map, &pid, why, sizeof(why)))
+		return -1;
+	hcd_agent_init(a, r, &opts, &map);
+	a->timex_override = &hc_synced;
+	return hcd_agent_update(a);
+}
+
+/* |page time at a TSC read - host time at that read|, bracketed by clock reads */
+static bool hc_page_vs_host(const struct vmclock_abi *page, s64 *worst_ns, char *msg)
+{
+	struct hostclock_clock clk;
+	struct hostclock_time t;
+	s64 before, after, at;
+	u64 tsc;
+	int err;
+
+	err = hostclock_page_snapshot(page, &clk, 1000, NULL);
+	if (!err)
+		err = hostclock_clock_validate(&clk, HOSTCLOCK_REGION_SIZE);
+	if (err) {
+		snprintf(msg, HC_MSG_LEN, "page invalid: %s", hostclock_err_name(err));
+		return false;
+	}
+	before = hcd_clock_ns(CLOCK_REALTIME);
+	tsc = hcd_rdtsc();
+	after = hcd_clock_ns(CLOCK_REALTIME);
+	err = hostclock_counter_to_timescale(&clk, tsc, HOSTCLOCK_TS_UTC, &t);
+	if (err) {
+		snprintf(msg, HC_MSG_LEN, "conversion: %s", hostclock_err_name(err));
+		return false;
+	}
+	at = (s64)t.sec * NSEC_PER_SEC + t.nsec;
+	*worst_ns = at < before ? before - at : at > after ? at - after : 0;
+	return true;
+}
+
+static void hc_test_publish_accuracy(void)
+{
+	static struct hcd_agent a;
+	struct hcd_region r;
+	char msg[HC_MSG_LEN] = "";
+	s64 worst = 0, off;
+	unsigned int i;
+	bool ok = true;
+
+	if (hc_agent_start(&a, &r, "accuracy")) {
+		hc_report("publish", "agent starts", false, "no region or sample");
+		return;
+	}
+	/* read back right away and after 100 ms of extrapolation, several times */
+	for (i = 0; i < 5 && ok; i++) {
+		struct timespec gap = { 0, 100 * 1000 * 1000 };
+
+		ok = hc_page_vs_host(r.page, &off, msg);
+		worst = off > worst ? off : worst;
+		nanosleep(&gap, NULL);
+		ok = ok && hc_page_vs_host(r.page, &off, msg);
+		worst = off > worst ? off : worst;
+		hcd_agent_update(&a);
+	}
+	if (ok)
+		snprintf(msg, sizeof(msg), "worst |page - host| %lld ns", (long long)worst);
+	hc_report("publish", "page time matches the host within 2 us",
+		  ok && worst <= 2000, msg);
+	snprintf(msg, sizeof(msg), "status %u flags %#llx est %llu max %llu",
+		 a.published.clock_status, (unsigned long long)a.published.flags,
+		 (unsigned long long)a.published.time_esterror_nanosec,
+		 (unsigned long long)a.published.time_maxerror_nanosec);
+	hc_report("publish", "synced host: SYNCHRONIZED, TAI 37, host errors carried",
+		  a.published.clock_status == VMCLOCK_STATUS_SYNCHRONIZED &&
+		  a.published.tai_offset_sec == 37 &&
+		  (a.published.flags & VMCLOCK_FLAG_TAI_OFFSET_VALID) &&
+		  (a.published.flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID) &&
+		  a.published.time_esterror_nanosec >= 10000 &&
+		  a.published.time_maxerror_nanosec >= 200000 &&
+		  !(a.published.flags & VMCLOCK_FLAG_TIME_MONOTONIC), msg);
+	hcd_region_close(&r);
+}
+
+struct hc_timex_vector {
+	const char *name;
+	struct hcd_timex tx;
+	u8 last_leap;
+	u8 status;
+	u8 leap;
+	bool tai_valid;
+	bool errors_valid;
+};
+
+static const struct hc_timex_vector hc_timex_vectors[] = {
+	{ "synchronized", { TIME_OK, STA_PLL, 100, 5, 37, 500 }, 0,
+	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_NONE, true, true },
+	{ "unsynchronized", { TIME_ERROR, STA_UNSYNC, 16000000, 16000000, 37, 500 }, 0,
+	  VMCLOCK_STATUS_FREERUNNING, VMCLOCK_LEAP_NONE, true, false },
+	{ "unsync bit with TIME_OK", { TIME_OK, STA_UNSYNC, 100, 5, 0, 500 }, 0,
+	  VMCLOCK_STATUS_FREERUNNING, VMCLOCK_LEAP_NONE, false, false },
+	{ "adjtimex failed", { -1, 0, 0, 0, 0, 0 }, 0,
+	  VMCLOCK_STATUS_UNKNOWN, VMCLOCK_LEAP_NONE, false, false },
+	{ "leap insert pending", { TIME_INS, STA_INS, 100, 5, 37, 500 }, 0,
+	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_PRE_POS, true, true },
+	{ "leap delete pending", { TIME_DEL, STA_DEL, 100, 5, 37, 500 }, 0,
+	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_PRE_NEG, true, true },
+	{ "in the leap second", { TIME_OOP, STA_INS, 100, 5, 37, 500 }, 0,
+	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_POS, true, true },
+	{ "after an insert", { TIME_WAIT, 0, 100, 5, 38, 500 }, VMCLOCK_LEAP_PRE_POS,
+	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_POST_POS, true, true },
+	{ "after a delete", { TIME_WAIT, 0, 100, 5, 36, 500 }, VMCLOCK_LEAP_PRE_NEG,
+	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_POST_NEG, true, true },
+	{ "leap announced while unsynced", { TIME_ERROR, STA_UNSYNC | STA_INS, 1, 1, 37, 500 },
+	  0, VMCLOCK_STATUS_FREERUNNING, VMCLOCK_LEAP_PRE_POS, true, false },
+	{ "absurd TAI offset", { TIME_OK, 0, 100, 5, 5000, 500 }, 0,
+	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_NONE, false, true },
+};
+
+static void hc_test_timex_map(void)
+{
+	char msg[HC_MSG_LEN];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(hc_timex_vectors); i++) {
+		const struct hc_timex_vector *v = &hc_timex_vectors[i];
+		struct hcd_host_status st;
+		u8 last = v->last_leap;
+
+		hcd_timex_map(&v->tx, &last, &st);
+		snprintf(msg, sizeof(msg), "status %u leap %u tai %d errors %d",
+			 st.clock_status, st.leap_indicator, st.tai_valid, st.errors_valid);
+		hc_report("timex", v->name,
+			  st.clock_status == v->status && st.leap_indicator == v->leap &&
+			  st.tai_valid == v->tai_valid && st.errors_valid == v->errors_valid &&
+			  (!v->errors_valid || st.maxerror_ns == (u64)v->tx.maxerror_us * 1000),
+			  msg);
+	}
+}
+
+/* Run a control command; the page after it, decoded and validated. */
+static int hc_inject(struct hcd_agent *a, const char *cmd, struct hostclock_clock *clk,
+		     char *msg)
+{
+	char line[128], reply[1024];
+	int err;
+
+	snprintf(line, sizeof(line), "%s", cmd);
+	if (hcd_control_exec(a, line, reply, sizeof(reply))) {
+		snprintf(msg, HC_MSG_LEN, "%s: %.200s", cmd, reply);
+		return -1000;
+	}
+	err = hostclock_page_snapshot(a->region->page, clk, 1000, NULL);
+	if (!err)
+		err = hostclock_clock_validate(clk, HOSTCLOCK_REGION_SIZE);
+	snprintf(msg, HC_MSG_LEN, "%s -> %.150s; page %s", cmd, reply,
+		 hostclock_err_name(err));
+	return err;
+}
+
+struct hc_corrupt_vector {
+	const char *cmd;
+	int expect;
+};
+
+static void hc_test_injection(void)
+{
+	static const struct hc_corrupt_vector corrupt[] = {
+		{ "corrupt magic", HOSTCLOCK_ERR_BAD_MAGIC },
+		{ "corrupt version", HOSTCLOCK_ERR_BAD_VERSION },
+		{ "corrupt seq", HOSTCLOCK_ERR_SEQ_TIMEOUT },
+		{ "corrupt period", HOSTCLOCK_ERR_ZERO_PERIOD },
+		{ "corrupt shift", HOSTCLOCK_ERR_BAD_SHIFT },
+		{ "corrupt counter", HOSTCLOCK_ERR_NO_COUNTER },
+	};
+	static struct hcd_agent a;
+	struct hostclock_clock before, clk;
+	struct hcd_region r;
+	char msg[HC_MSG_LEN] = "", reply[256], line[32];
+	long double ratio;
+	unsigned int i;
+	u64 hb;
+	s64 off;
+
+	if (hc_agent_start(&a, &r, "inject")) {
+		hc_report("inject", "agent starts", false, "no region or sample");
+		return;
+	}
+	before = a.published;
+
+	hc_report("inject", "disrupt changes the marker, nothing else",
+		  !hc_inject(&a, "disrupt", &clk, msg) &&
+		  clk.disruption_marker != before.disruption_marker &&
+		  clk.vm_generation_counter == before.vm_generation_counter, msg);
+	hc_report("inject", "vmgen bumps the generation by one",
+		  !hc_inject(&a, "vmgen", &clk, msg) &&
+		  clk.vm_generation_counter == before.vm_generation_counter + 1, msg);
+	hc_report("inject", "status unreliable",
+		  !hc_inject(&a, "status unreliable", &clk, msg) &&
+		  clk.clock_status == VMCLOCK_STATUS_UNRELIABLE, msg);
+	hc_report("inject", "status auto",
+		  !hc_inject(&a, "status auto", &clk, msg) &&
+		  clk.clock_status == VMCLOCK_STATUS_SYNCHRONIZED, msg);
+	hc_report("inject", "leap pre_pos announced",
+		  !hc_inject(&a, "leap pre_pos", &clk, msg) &&
+		  clk.leap_indicator == VMCLOCK_LEAP_PRE_POS, msg);
+	hc_report("inject", "bad status name refused",
+		  hc_inject(&a, "status sideways", &clk, msg) == -1000, msg);
+
+	/* a 5 ms step shows in the page and in the reference for comparators */
+	off = 0;
+	if (!hc_inject(&a, "step 5000000", &clk, msg) && hc_page_vs_host(r.page, &off, msg))
+		snprintf(msg, sizeof(msg), "page - host = %lld ns", (long long)off);
+	hc_report("inject", "step 5 ms: the page is 5 ms ahead of the host",
+		  off > 4990000 && off < 5010000, msg);
+	off = hcd_agent_reference_ns(&a, NULL) - hcd_clock_ns(CLOCK_REALTIME);
+	snprintf(msg, sizeof(msg), "reference - host = %lld ns", (long long)off);
+	hc_report("inject", "reference is 5 ms ahead after the step",
+		  off > 4990000 && off < 5010000, msg);
+
+	before = a.published;
+	hc_inject(&a, "rate 100000", &clk, msg);
+	ratio = (long double)clk.counter_period_frac_sec / before.counter_period_frac_sec *
+		((long double)1 / (1ULL << clk.counter_period_shift)) *
+		(1ULL << before.counter_period_shift);
+	snprintf(msg, sizeof(msg), "period ratio %.9Lf", ratio);
+	hc_report("inject", "rate 100 ppm stretches the period by 100 ppm",
+		  ratio > 1.0000995L && ratio < 1.0001005L, msg);
+	hc_inject(&a, "rate 0", &clk, msg);
+
+	hb = le64_to_cpu(r.ext->heartbeat);
+	hc_inject(&a, "freeze", &clk, msg);
+	before = clk;
+	hcd_agent_update(&a);
+	hcd_agent_update(&a);
+	hostclock_page_snapshot(r.page, &clk, 1000, NULL);
+	snprintf(msg, sizeof(msg), "heartbeat %llu -> %llu, seq %u -> %u",
+		 (unsigned long long)hb, (unsigned long long)le64_to_cpu(r.ext->heartbeat),
+		 before.seq_count, clk.seq_count);
+	hc_report("inject", "freeze: page and heartbeat stop",
+		  le64_to_cpu(r.ext->heartbeat) == hb && clk.seq_count == before.seq_count, msg);
+	hc_report("inject", "thaw: updates again",
+		  !hc_inject(&a, "thaw", &clk, msg) &&
+		  le64_to_cpu(r.ext->heartbeat) > hb, msg);
+
+	for (i = 0; i < ARRAY_SIZE(corrupt); i++) {
+		int err = hc_inject(&a, corrupt[i].cmd, &clk, msg);
+
+		hc_report("inject", corrupt[i].cmd, err == corrupt[i].expect, msg);
+		hc_report("inject", "restore gives a valid page again",
+			  !hc_inject(&a, "restore", &clk, msg) &&
+			  clk.clock_status == VMCLOCK_STATUS_SYNCHRONIZED &&
+			  clk.leap_indicator == VMCLOCK_LEAP_NONE, msg);
+	}
+
+	snprintf(line, sizeof(line), "now");
+	hcd_control_exec(&a, line, reply, sizeof(reply));
+	hc_report("inject", "now answers with the reference", !strncmp(reply, "ok reference_ns=", 16),
+		  reply);
+	hcd_region_close(&r);
+}
+
+/* A fake KVM debugfs: DIR/<pid>-<fd>/vcpuN/{tsc-offset,...} */
+static void hc_kvm_vcpu(const char *vm, int n, const char *offset, const char *ratio,
+			const char *frac)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/vcpu%d", vm, n);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/vcpu%d/tsc-offset", vm, n);
+	f = fopen(path, "w");
+	fprintf(f, "%s\n", offset);
+	fclose(f);
+	if (!ratio)
+		return;
+	snprintf(path, sizeof(path), "%s/vcpu%d/tsc-scaling-ratio", vm, n);
+	f = fopen(path, "w");
+	fprintf(f, "%s\n", ratio);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/vcpu%d/tsc-scaling-ratio-frac-bits", vm, n);
+	f = fopen(path, "w");
+	fprintf(f, "%s\n", frac);
+	fclose(f);
+}
+
+static void hc_test_kvm(void)
+{
+	char root[256], vm[300], why[256] = "", msg[HC_MSG_LEN];
+	struct hcd_tscmap map;
+	pid_t pid;
+	int ret;
+
+	hc_region_path(root, sizeof(root), "kvm");
+	mkdir(root, 0700);
+	hcd_tscmap_parse("kvm:4242", &map, &pid, why, sizeof(why));
+	ret = hcd_kvm_read(root, pid, &map, why, sizeof(why));
+	hc_report("kvm", "no such VM: a clear error",
+		  ret && strstr(why, "no KVM VM of process 4242"), why);
+
+	snprintf(vm, sizeof(vm), "%s/4242-11", root);
+	mkdir(vm, 0700);
+	hc_kvm_vcpu(vm, 0, "-1000000", NULL, NULL);
+	hc_kvm_vcpu(vm, 1, "-1000000", NULL, NULL);
+	ret = hcd_kvm_read(root, pid, &map, why, sizeof(why));
+	snprintf(msg, sizeof(msg), "%s offset %lld guest(10^7) %llu", ret ? why : "ok",
+		 (long long)map.offset, (unsigned long long)hcd_tscmap_guest(&map, 10000000));
+	hc_report("kvm", "two vCPUs, same offset, no scaling",
+		  !ret && map.valid && map.offset == -1000000 &&
+		  hcd_tscmap_guest(&map, 10000000) == 9000000, msg);
+
+	/* ratio 1.5 in 48 fractional bits */
+	hc_kvm_vcpu(vm, 0, "500", "422212465065984", "48");
+	hc_kvm_vcpu(vm, 1, "500", "422212465065984", "48");
+	ret = hcd_kvm_read(root, pid, &map, why, sizeof(why));
+	snprintf(msg, sizeof(msg), "%s guest(1000) %llu ratio %.3Lf", ret ? why : "ok",
+		 (unsigned long long)hcd_tscmap_guest(&map, 1000), hcd_tscmap_ratio(&map));
+	hc_report("kvm", "TSC scaling ratio applied",
+		  !ret && hcd_tscmap_guest(&map, 1000) == 2000 &&
+		  hcd_tscmap_ratio(&map) == 1.5L, msg);
+
+	hc_kvm_vcpu(vm, 1, "501", "422212465065984", "48");
+	ret = hcd_kvm_read(root, pid, &map, why, sizeof(why));
+	hc_report("kvm", "vCPUs that disagree are refused",
+		  ret && strstr(why, "not synchronized"), why);
+}
+
+void hc_suite_agent(void)
+{
+	hcd_log_setup(HCD_LOG_ERR, false);
+	hc_test_region_rules();
+	hc_test_publish_accuracy();
+	hc_test_timex_map();
+	hc_test_injection();
+	hc_test_kvm();
+}

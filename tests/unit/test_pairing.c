@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pairing against a simulated guest: a thread whose "TSC" is the host TSC
+ * minus a known constant, answering through a real mailbox. Then hostile
+ * guests: garbage, absurd round trips, replays, wild offsets, floods.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "harness.h"
+#include "hcd.h"
+#include "hostclock_cases.h"
+
+#define HC_GUEST_OFFSET		123456789012LL	/* host - guest, ticks */
+#define HC_TOLERANCE		2600		/* 1 us at 2.6 GHz */
+
+enum hc_guest_mode {
+	HC_GUEST_HONEST,
+	HC_GUEST_BACKWARDS,	/* t3 < t1 */
+	HC_GUEST_SLOW,		/* round trip of a second */
+	HC_GUEST_REPLAY,	/* guest_seq moves backwards */
+	HC_GUEST_WILD,		/* tight round trips at random offsets */
+	HC_GUEST_FLOOD,		/* starts exchanges, never finishes them */
+};
+
+struct hc_guest {
+	struct hostclock_mailbox *mb;
+	volatile int mode;
+	volatile bool stop;
+	u32 handled;
+	u32 seq;
+	u64 rng;
+};
+
+/* host - guest; a simulated migration changes it */
+static volatile s64 hc_guest_offset = HC_GUEST_OFFSET;
+
+static u64 hc_guest_tsc(void)
+{
+	return hcd_rdtsc() - hc_guest_offset;
+}
+
+static u64 hc_rng(u64 *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* One exchange as the guest driver does it, with a hostile twist per mode. */
+static void hc_guest_exchange(struct hc_guest *g)
+{
+	struct hostclock_mailbox *mb = g->mb;
+	int mode = g->mode;
+	u64 t1, t3, wild = 0, until;
+	u32 n = mode == HC_GUEST_REPLAY ? g->seq - 5 : ++g->seq;
+
+	if (mode == HC_GUEST_REPLAY)
+		g->seq = n;
+	if (mode == HC_GUEST_WILD)
+		wild = hc_rng(&g->rng) >> 4;
+	t1 = hc_guest_tsc() + wild;
+	WRITE_ONCE(mb->guest_t1, cpu_to_le64(t1));
+	smp_wmb();
+	WRITE_ONCE(mb->guest_seq, cpu_to_le32(n));
+	if (mode == HC_GUEST_FLOOD)
+		return;
+	until = hcd_rdtsc() + 20000000;	/* a few ms */
+	while (le32_to_cpu(READ_ONCE(mb->host_seq)) != n) {
+		if (hcd_rdtsc() > until || g->stop)
+			return;
+	}
+	t3 = hc_guest_tsc() + wild;
+	if (mode == HC_GUEST_BACKWARDS)
+		t3 = t1 - 1000;
+	if (mode == HC_GUEST_SLOW)
+		t3 = t1 + 3000000000ULL;
+	WRITE_ONCE(mb->guest_t3, cpu_to_le64(t3));
+	smp_wmb();
+	WRITE_ONCE(mb->guest_done, cpu_to_le32(n));
+}
+
+static void *hc_guest_run(void *arg)
+{
+	struct hc_guest *g = arg;
+	struct timespec nap = { 0, 100 * 1000 };
+
+	while (!g->stop) {
+		u32 req = le32_to_cpu(READ_ONCE(g->mb->pair_request));
+		unsigned int i;
+
+		if (req == g->handled && g->mode != HC_GUEST_FLOOD) {
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		g->handled = req;
+		for (i = 0; i < 16 && !g->stop; i++)
+			hc_guest_exchange(g);
+	}
+	return NULL;
+}
+
+/* Request and poll as the agent's loop does, for up to @ms; worst poll time. */
+static u64 hc_agent_pair(struct hcd_pairing *p, struct hcd_tscmap *map,
+			 unsigned int ms, u64 want_accepted)
+{
+	u64 end = (u64)hcd_clock_ns(CLOCK_MONOTONIC) + (u64)ms * 1000000;
+	u64 last_req = 0, worst = 0;
+
+	while ((u64)hcd_clock_ns(CLOCK_MONOTONIC) < end &&
+	       p->stats.accepted < want_accepted) {
+		u64 now = hcd_clock_ns(CLOCK_MONOTONIC), took;
+		struct timespec nap = { 0, 200 * 1000 };
+
+		if (now - last_req > 50 * 1000000ULL) {
+			hcd_pairing_request(p);
+			last_req = now;
+		}
+		hcd_pairing_poll(p, map);
+		took = hcd_clock_ns(CLOCK_MONOTONIC) - now;
+		worst = took > worst ? took : worst;
+		nanosleep(&nap, NULL);
+	}
+	return worst;
+}
+
+static void hc_test_pairing(void)
+{
+	static struct hostclock_ext ext;
+	struct hc_guest g = { .mb = &ext.mailbox, .rng = 88172645463325252ULL };
+	static const struct { const char *name; int mode; const char *counter; } hostile[] = {
+		{ "t3 before t1", HC_GUEST_BACKWARDS, "order" },
+		{ "absurd round trip", HC_GUEST_SLOW, "rtt" },
+		{ "replayed exchanges", HC_GUEST_REPLAY, "stale" },
+		{ "wild offsets", HC_GUEST_WILD, "outlier" },
+		{ "flood of unfinished exchanges", HC_GUEST_FLOOD, "timeouts" },
+	};
+	struct hcd_pairing p;
+	struct hcd_tscmap map;
+	char msg[HC_MSG_LEN], why[64];
+	pthread_t t;
+	s64 err, learned;
+	u64 before_jumps, gen;
+	pid_t pid;
+	unsigned int i;
+
+	hcd_tscmap_parse("pairing", &map, &pid, why, sizeof(why));
+	hcd_pairing_init(&p, &ext.mailbox);
+	if (pthread_create(&t, NULL, hc_guest_run, &g)) {
+		hc_report("pairing", "guest thread", false, "pthread_create failed");
+		return;
+	}
+
+	hc_agent_pair(&p, &map, 3000, 5);
+	err = map.offset + HC_GUEST_OFFSET;
+	snprintf(msg, sizeof(msg), "offset %lld, truth %lld, error %lld, +-%llu, rtt %llu, accepted %llu",
+		 (long long)map.offset, -HC_GUEST_OFFSET, (long long)err,
+		 (unsigned long long)map.uncertainty, (unsigned long long)p.stats.last_rtt,
+		 (unsigned long long)p.stats.accepted);
+	hc_report("pairing", "recovers the guest's TSC offset within 2600 ticks",
+		  map.valid && err >= -HC_TOLERANCE && err <= HC_TOLERANCE, msg);
+	learned = map.offset;
+
+	for (i = 0; i < ARRAY_SIZE(hostile); i++) {
+		struct hcd_pair_stats before = p.stats;
+		u64 moved, worst;
+
+		g.mode = hostile[i].mode;
+		worst = hc_agent_pair(&p, &map, 300, U64_MAX);
+		moved = p.stats.rejected_order - before.rejected_order;
+		if (hostile[i].mode == HC_GUEST_SLOW)
+			moved = p.stats.rejected_rtt - before.rejected_rtt;
+		if (hostile[i].mode == HC_GUEST_REPLAY)
+			moved = p.stats.rejected_stale - before.rejected_stale;
+		if (hostile[i].mode == HC_GUEST_WILD)
+			moved = p.stats.rejected_outlier - before.rejected_outlier;
+		if (hostile[i].mode == HC_GUEST_FLOOD)
+			moved = p.stats.timeouts - before.timeouts;
+		snprintf(msg, sizeof(msg), "%s +%llu, offset %lld (was %lld), worst poll %llu us, jumps %llu",
+			 hostile[i].counter, (unsigned long long)moved, (long long)map.offset,
+			 (long long)learned, (unsigned long long)worst / 1000,
+			 (unsigned long long)p.stats.jumps);
+		hc_report("pairing hostile", hostile[i].name,
+			  moved > 0 && map.valid && map.offset == learned &&
+			  worst < 20 * 1000000ULL, msg);
+		g.mode = HC_GUEST_HONEST;
+	}
+
+	/* an honest guest afterwards is served as before */
+	p.stats.accepted = 0;
+	hc_agent_pair(&p, &map, 3000, 3);
+	err = map.offset + HC_GUEST_OFFSET;
+	snprintf(msg, sizeof(msg), "error %lld ticks, accepted %llu", (long long)err,
+		 (unsigned long long)p.stats.accepted);
+	hc_report("pairing", "honest again after the hostile phases",
+		  p.stats.accepted >= 3 && err >= -HC_TOLERANCE && err <= HC_TOLERANCE, msg);
+
+	/* a migration: the guest TSC now relates to the host TSC differently */
+	before_jumps = p.stats.jumps;
+	gen = map.generation;
+	hc_guest_offset = HC_GUEST_OFFSET - 50000000;
+	p.stats.accepted = 0;
+	hc_agent_pair(&p, &map, 3000, 1);
+	err = map.offset + hc_guest_offset;
+	snprintf(msg, sizeof(msg), "error %lld ticks, jumps +%llu, generation %llu -> %llu",
+		 (long long)err, (unsigned long long)(p.stats.jumps - before_jumps),
+		 (unsigned long long)gen, (unsigned long long)map.generation);
+	hc_report("pairing", "re-learns after a jump, and says the relation broke",
+		  p.stats.jumps == before_jumps + 1 && map.generation == gen + 1 &&
+		  err >= -HC_TOLERANCE && err <= HC_TOLERANCE, msg);
+
+	g.stop = true;
+	pthread_join(t, NULL);
+}
+
+void hc_suite_pairing(void)
+{
+	hc_test_pairing();
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One agent update: a host clock sample, the period fit, the host's NTP
+ * state, the guest TSC mapping and any injected faults, composed into a
+ * VMClock page and published.
+ */
+#include <sys/random.h>
+#include <time.h>
+
+#include "hcd.h"
+
+const char * const hcd_corrupt_names[HCD_CORRUPT_COUNT] = {
+	[HCD_CORRUPT_NONE] = "none",
+	[HCD_CORRUPT_MAGIC] = "magic",
+	[HCD_CORRUPT_VERSION] = "version",
+	[HCD_CORRUPT_SEQ] = "seq",
+	[HCD_CORRUPT_PERIOD] = "period",
+	[HCD_CORRUPT_SHIFT] = "shift",
+	[HCD_CORRUPT_COUNTER] = "counter",
+};
+
+#define HCD_SAMPLE_TRIES	8
+#define HCD_PRIME_SAMPLES	4
+#define HCD_PRIME_GAP_NS	5000000		/* 5 ms between priming samples */
+
+/* A fresh, non-repeating disruption marker. */
+static u64 hcd_fresh_marker(u64 old)
+{
+	u64 v;
+
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (u64)hcd_clock_ns(CLOCK_REALTIME) ^ (old << 1);
+	return v == old ? v + 1 : v;
+}
+
+/* Samples a few milliseconds apart, so the first page already has a rate. */
+static void hcd_agent_prime(struct hcd_agent *a)
+{
+	struct timespec gap = { 0, HCD_PRIME_GAP_NS };
+	struct hcd_sample s;
+	unsigned int i;
+
+	hcd_fit_reset(&a->fit);
+	for (i = 0; i < HCD_PRIME_SAMPLES; i++) {
+		if (i)
+			nanosleep(&gap, NULL);
+		if (!hcd_sample_take(HCD_SAMPLE_TRIES, &s))
+			hcd_fit_add(&a->fit, &s);
+	}
+}
+
+int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
+		   const struct hcd_agent_opts *opts, const struct hcd_tscmap *map)
+{
+	struct hostclock_clock old;
+
+	memset(a, 0, sizeof(*a));
+	a->region = region;
+	a->opts = *opts;
+	a->map = *map;
+	a->faults.forced_status = -1;
+	a->faults.forced_leap = -1;
+	hcd_fit_init(&a->fit, opts->fit_window);
+	hcd_reference_init(&a->ref);
+	hcd_pairing_init(&a->pair, &region->ext->mailbox);
+
+	/* A restarted agent is not a restored VM: keep its generation count. */
+	if (!hostclock_page_snapshot(region->page, &old, 16, NULL) &&
+	    old.magic == VMCLOCK_MAGIC)
+		a->vm_generation = old.vm_generation_counter;
+	/* This run did not write what is there: the guest must recalibrate. */
+	a->disruption_marker = hcd_fresh_marker(old.disruption_marker);
+	a->map_generation_seen = a->map.generation;
+	hcd_agent_prime(a);
+	return 0;
+}
+
+/* Published time = host time + the reference perturbation. */
+s64 hcd_agent_reference_ns(const struct hcd_agent *a, s64 *host_ns)
+{
+	s64 host = hcd_clock_ns(CLOCK_REALTIME);
+
+	if (host_ns)
+		*host_ns = host;
+	return host + hcd_reference_offset(&a->ref, host);
+}
+
+void hcd_agent_disrupt(struct hcd_agent *a)
+{
+	a->disruption_marker = hcd_fresh_marker(a->disruption_marker);
+}
+
+/* Samples from before a host clock step are on another line. */
+void hcd_agent_host_stepped(struct hcd_agent *a)
+{
+	hcd_agent_prime(a);
+}
+
+static void hcd_ns_to_page_time(s64 ns, struct hostclock_clock *clk)
+{
+	u64 nsec = (u64)(ns % NSEC_PER_SEC);
+
+	clk->time_sec = (u64)(ns / NSEC_PER_SEC);
+	/* round(nsec * 2^64 / 10^9): the core's rounding then gives nsec back */
+	clk->time_frac_sec = (u64)((((unsigned __int128)nsec << 64) +
+				    NSEC_PER_SEC / 2) / NSEC_PER_SEC);
+}
+
+static void hcd_apply_corruption(int corrupt, struct hostclock_clock *clk)
+{
+	switch (corrupt) {
+	case HCD_CORRUPT_MAGIC:
+		clk->magic = VMCLOCK_MAGIC ^ 0xff;
+		break;
+	case HCD_CORRUPT_VERSION:
+		clk->version = VMCLOCK_VERSION + 1;
+		break;
+	case HCD_CORRUPT_PERIOD:
+		clk->counter_period_frac_sec = 0;
+		break;
+	case HCD_CORRUPT_SHIFT:
+		clk->counter_period_shift = 64;
+		break;
+	case HCD_CORRUPT_COUNTER:
+		clk->counter_id = VMCLOCK_COUNTER_INVALID;
+		break;
+	}
+}
+
+static void hcd_publish_ext(struct hcd_agent *a, u32 state)
+{
+	struct hcd_ext_state st = {
+		.agent_state = state,
+		.heartbeat = a->heartbeat,
+		.update_interval_ns = a->opts.interval_ns,
+		.tsc_mode = a->map.mode,
+		.tsc_offset_uncertainty = a->map.uncertainty,
+		.pair_rtt = a->pair.stats.last_rtt,
+	};
+
+	hcd_write_ext(a->region->ext, &st);
+}
+
+/* The page as the agent's current knowledge says it should be. */
+static void hcd_agent_compose(struct hcd_agent *a, struct hostclock_clock *clk)
+{
+	const struct hcd_host_status *host = &a->last_host;
+	const struct hcd_sample *s = &a->last_sample;
+	long double ns_per_guest_tick = 0, rate_scale;
+	bool counter_ok = a->have_fit && a->map.valid;
+	double agent_est, agent_max;
+	s64 t;
+
+	memset(clk, 0, sizeof(*clk));
+	clk->magic = VMCLOCK_MAGIC;
+	clk->version = VMCLOCK_VERSION;
+	clk->size = HOSTCLOCK_PAGE_SIZE;
+	clk->time_type = a->opts.time_type;
+	clk->disruption_marker = a->disruption_marker;
+	clk->vm_generation_counter = a->vm_generation;
+	clk->flags = VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT;
+	clk->leap_indicator = host->leap_indicator;
+	clk->clock_status = host->clock_status;
+	if (host->tai_valid) {
+		clk->flags |= VMCLOCK_FLAG_TAI_OFFSET_VALID;
+		clk->tai_offset_sec = host->tai_offset;
+	}
+
+	t = s->ns + hcd_reference_offset(&a->ref, s->ns);
+	if (a->opts.time_type == VMCLOCK_TIME_TAI) {
+		if (host->tai_valid) {
+			t += (s64)host->tai_offset * NSEC_PER_SEC;
+		} else {
+			clk->clock_status = VMCLOCK_STATUS_UNRELIABLE;
+			if (!a->tai_warned)
+				hcd_warn("TAI asked for, but the host clock has no TAI offset; publishing UNRELIABLE");
+			a->tai_warned = true;
+		}
+	}
+	hcd_ns_to_page_time(t, clk);
+
+	clk->counter_id = VMCLOCK_COUNTER_INVALID;
+	if (counter_ok) {
+		/* the reference's extra rate stretches every published tick */
+		rate_scale = 1.0L + a->ref.rate_ppb / 1e9L;
+		ns_per_guest_tick = a->last_fit.ns_per_tick /
+				    hcd_tscmap_ratio(&a->map) * rate_scale;
+		if (hcd_period_from_rate(ns_per_guest_tick,
+					 &clk->counter_period_frac_sec,
+					 &clk->counter_period_shift))
+			counter_ok = false;
+	}
+	if (!counter_ok) {
+		/* no time to serve yet: say so, and that the agent is starting */
+		clk->counter_period_frac_sec = 0;
+		clk->counter_period_shift = 0;
+		clk->clock_status = VMCLOCK_STATUS_INITIALIZING;
+	} else {
+		clk->counter_id = VMCLOCK_COUNTER_X86_TSC;
+		clk->counter_value = hcd_tscmap_guest(&a->map, s->tsc);
+
+		agent_est = s->bracket * (double)a->last_fit.ns_per_tick / 2 +
+			    a->last_fit.residual_ns +
+			    a->map.uncertainty * (double)ns_per_guest_tick;
+		agent_max = agent_est + 2 * a->last_fit.residual_ns + 1;
+		if (host->errors_valid) {
+			clk->flags |= VMCLOCK_FLAG_TIME_ESTERROR_VALID |
+				      VMCLOCK_FLAG_TIME_MAXERROR_VALID;
+			clk->time_esterror_nanosec = host->esterror_ns + (u64)agent_est;
+			clk->time_maxerror_nanosec = host->maxerror_ns + (u64)agent_max + 1;
+		}
+		clk->flags |= VMCLOCK_FLAG_PERIOD_ESTERROR_VALID |
+			      VMCLOCK_FLAG_PERIOD_MAXERROR_VALID;
+		clk->counter_period_esterror_rate_frac_sec =
+			hcd_rate_to_frac(a->last_fit.slope_stderr,
+					 clk->counter_period_frac_sec);
+		clk->counter_period_maxerror_rate_frac_sec =
+			hcd_rate_to_frac(host->tolerance + 3 * a->last_fit.slope_stderr,
+					 clk->counter_period_frac_sec);
+	}
+
+	if (a->faults.forced_status >= 0)
+		clk->clock_status = (u8)a->faults.forced_status;
+	if (a->faults.forced_leap >= 0)
+		clk->leap_indicator = (u8)a->faults.forced_leap;
+	hcd_apply_corruption(a->faults.corrupt, clk);
+}
+
+/**
+ * hcd_agent_update() - take a sample and publish a new page
+ * @a: the agent
+ *
+ * Return: 0, or -1 if no sample could be taken (nothing published).
+ */
+int hcd_agent_update(struct hcd_agent *a)
+{
+	struct hcd_timex tx;
+	struct hcd_sample s;
+	struct hostclock_clock clk;
+
+	if (a->faults.frozen)
+		return 0;
+	if (hcd_sample_take(HCD_SAMPLE_TRIES, &s)) {
+		hcd_warn("the TSC went backwards in every try; no update");
+		return -1;
+	}
+	hcd_fit_add(&a->fit, &s);
+	a->last_sample = s;
+	a->have_fit = !hcd_fit_solve(&a->fit, &a->last_fit);
+
+	if (a->timex_override)
+		tx = *a->timex_override;
+	else
+		hcd_timex_read(&tx);
+	hcd_timex_map(&tx, &a->last_leap, &a->last_host);
+
+	if (a->map.generation != a->map_generation_seen) {
+		/* the guest's counter relation broke or was just learned */
+		hcd_agent_disrupt(a);
+		a->map_generation_seen = a->map.generation;
+	}
+
+	hcd_agent_compose(a, &clk);
+	if (a->faults.corrupt == HCD_CORRUPT_SEQ)
+		hcd_write_page_torn(a->region->page, &clk);
+	else
+		hcd_write_page(a->region->page, &clk);
+	a->published = clk;
+	a->heartbeat++;
+	a->updates++;
+	hcd_publish_ext(a, HOSTCLOCK_AGENT_RUNNING);
+	return 0;
+}
+
+/**
+ * hcd_agent_stop() - mark the region as left by a cleanly stopped agent
+ * @a: the agent
+ *
+ * The page stays decodable but says UNRELIABLE, and page 1 says STOPPED,
+ * so a guest can tell the agent is gone rather than merely slow.
+ */
+void hcd_agent_stop(struct hcd_agent *a)
+{
+	struct hostclock_clock clk = a->published;
+
+	if (clk.magic == VMCLOCK_MAGIC && !a->faults.corrupt) {
+		clk.clock_status = VMCLOCK_STATUS_UNRELIABLE;
+		hcd_write_page(a->region->page, &clk);
+	}
+	hcd_publish_ext(a, HOSTCLOCK_AGENT_STOPPED);
+}

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hostclockd: the host agent that publishes the host's clock in a hostclock
+ * region. Declarations shared by the agent's files, its tools and its tests.
+ */
+#ifndef _HOSTCLOCKD_H
+#define _HOSTCLOCKD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "hostclock/core.h"
+#include "hostclock/ext_abi.h"
+
+/* ---- logging (log.c) ---- */
+
+enum hcd_log_level { HCD_LOG_ERR, HCD_LOG_WARN, HCD_LOG_INFO, HCD_LOG_DEBUG };
+
+void hcd_log_setup(enum hcd_log_level level, bool use_syslog);
+int hcd_log_level_parse(const char *name, enum hcd_log_level *level);
+void hcd_log(enum hcd_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define hcd_err(...)	hcd_log(HCD_LOG_ERR, __VA_ARGS__)
+#define hcd_warn(...)	hcd_log(HCD_LOG_WARN, __VA_ARGS__)
+#define hcd_info(...)	hcd_log(HCD_LOG_INFO, __VA_ARGS__)
+#define hcd_debug(...)	hcd_log(HCD_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- the region file (region.c) ---- */
+
+struct hcd_region {
+	int fd;
+	void *map;
+	struct vmclock_abi *page;	/* page 0 */
+	struct hostclock_ext *ext;	/* page 1 */
+	bool created;			/* this run created the file */
+};
+
+struct hcd_region_opts {
+	const char *path;
+	uid_t uid;			/* (uid_t)-1: leave as is */
+	gid_t gid;			/* (gid_t)-1: leave as is */
+	mode_t mode;			/* for a new file; 0600 by default */
+};
+
+int hcd_region_open(const struct hcd_region_opts *opts, struct hcd_region *r,
+		    char *why, size_t why_len);
+void hcd_region_close(struct hcd_region *r);
+
+/* ---- publishing with the seqcount protocol (writer.c) ---- */
+
+void hcd_write_page(struct vmclock_abi *page, const struct hostclock_clock *clk);
+void hcd_write_page_torn(struct vmclock_abi *page, const struct hostclock_clock *clk);
+
+/**
+ * struct hcd_ext_state - what the agent publishes in page 1
+ */
+struct hcd_ext_state {
+	u32 agent_state;
+	u64 heartbeat;
+	u64 update_interval_ns;
+	u8 tsc_mode;
+	u64 tsc_offset_uncertainty;
+	u64 pair_rtt;
+};
+
+void hcd_write_ext(struct hostclock_ext *ext, const struct hcd_ext_state *st);
+
+/* ---- host clock samples and the period fit (sample.c) ---- */
+
+/**
+ * struct hcd_sample - one host clock reading bracketed by two TSC reads
+ * @tsc: midpoint of the bracket
+ * @ns: CLOCK_REALTIME in ns since the epoch
+ * @bracket: width of the bracket in TSC ticks
+ */
+struct hcd_sample {
+	u64 tsc;
+	s64 ns;
+	u64 bracket;
+};
+
+int hcd_sample_take(unsigned int tries, struct hcd_sample *s);
+
+#define HCD_FIT_MAX	64
+
+/**
+ * struct hcd_fit - least-squares fit of host time against host TSC
+ * @samples: ring of the last @count samples
+ * @count: samples held
+ * @next: where the next sample goes
+ * @window: samples used, at most HCD_FIT_MAX
+ */
+struct hcd_fit {
+	struct hcd_sample samples[HCD_FIT_MAX];
+	unsigned int count;
+	unsigned int next;
+	unsigned int window;
+};
+
+/**
+ * struct hcd_fit_result - the host TSC's rate as the host clock sees it
+ * @ns_per_tick: slope
+ * @slope_stderr: standard error of the slope, relative (1e-9 is 1 ppb)
+ * @residual_ns: RMS residual of the samples about the line
+ */
+struct hcd_fit_result {
+	long double ns_per_tick;
+	double slope_stderr;
+	double residual_ns;
+};
+
+void hcd_fit_init(struct hcd_fit *fit, unsigned int window);
+void hcd_fit_reset(struct hcd_fit *fit);
+void hcd_fit_add(struct hcd_fit *fit, const struct hcd_sample *s);
+int hcd_fit_solve(const struct hcd_fit *fit, struct hcd_fit_result *res);
+int hcd_period_from_rate(long double ns_per_tick, u64 *period, u8 *shift);
+u64 hcd_rate_to_frac(double relative, u64 period);
+
+/* ---- host clock status from adjtimex (timex.c) ---- */
+
+/**
+ * struct hcd_timex - the parts of adjtimex() the page needs
+ * @state: adjtimex() return value (TIME_OK, TIME_INS, ...) or -1
+ * @status: STA_* bits
+ * @maxerror_us: kernel maxerror, microseconds
+ * @esterror_us: kernel esterror, microseconds
+ * @tai: TAI - UTC offset, 0 when the NTP daemon did not set it
+ * @tolerance_ppm: the kernel's frequency tolerance
+ */
+struct hcd_timex {
+	int state;
+	int status;
+	long maxerror_us;
+	long esterror_us;
+	int tai;
+	long tolerance_ppm;
+};
+
+/**
+ * struct hcd_host_status - what the page says about the host clock
+ */
+struct hcd_host_status {
+	u8 clock_status;
+	u8 leap_indicator;
+	bool tai_valid;
+	s16 tai_offset;
+	bool errors_valid;
+	u64 esterror_ns;
+	u64 maxerror_ns;
+	double tolerance;		/* relative, for the maxerror rate */
+};
+
+int hcd_timex_read(struct hcd_timex *tx);
+void hcd_timex_map(const struct hcd_timex *tx, u8 *last_leap,
+		   struct hcd_host_status *st);
+
+/* ---- the published reference and its perturbations (reference.c) ---- */
+
+/**
+ * struct hcd_reference - the published time is host time plus this offset
+ * @step_ns: offset accrued up to @since_ns
+ * @rate_ppb: extra rate since @since_ns
+ * @since_ns: host time when @rate_ppb took effect
+ */
+struct hcd_reference {
+	s64 step_ns;
+	s64 rate_ppb;
+	s64 since_ns;
+};
+
+void hcd_reference_init(struct hcd_reference *ref);
+s64 hcd_reference_offset(const struct hcd_reference *ref, s64 host_ns);
+void hcd_reference_step(struct hcd_reference *ref, s64 step_ns);
+void hcd_reference_set_rate(struct hcd_reference *ref, s64 host_ns, s64 ppb);
+
+/* ---- guest TSC mapping (tscmap.c, pairing.c) ---- */
+
+/**
+ * struct hcd_tscmap - guest_tsc = host_tsc * ratio + offset
+ * @mode: HOSTCLOCK_TSC_*
+ * @valid: a mapping is known
+ * @offset: guest minus host, at ratio 1 (ticks)
+ * @ratio_num: KVM scaling ratio, fixed point
+ * @ratio_frac_bits: fractional bits of @ratio_num; 0 with ratio_num 1 for none
+ * @uncertainty: half-width of @offset, ticks
+ * @generation: bumped whenever the mapping broke (a jump, a new VM)
+ */
+struct hcd_tscmap {
+	u8 mode;
+	bool valid;
+	s64 offset;
+	u64 ratio_num;
+	u8 ratio_frac_bits;
+	u64 uncertainty;
+	u64 generation;
+};
+
+int hcd_tscmap_parse(const char *spec, struct hcd_tscmap *map, pid_t *kvm_pid,
+		     char *why, size_t why_len);
+u64 hcd_tscmap_guest(const struct hcd_tscmap *map, u64 host_tsc);
+long double hcd_tscmap_ratio(const struct hcd_tscmap *map);
+int hcd_kvm_read(const char *debugfs, pid_t pid, struct hcd_tscmap *map,
+		 char *why, size_t why_len);
+
+/* pairing.c */
+/**
+ * struct hcd_pair_stats - what the pairing side has seen, for logs and tests
+ */
+struct hcd_pair_stats {
+	u64 bursts;
+	u64 exchanges;
+	u64 accepted;
+	u64 rejected_order;	/* t3 < t1, or h outside what is possible */
+	u64 rejected_rtt;	/* round trip over the bound */
+	u64 rejected_stale;	/* guest_seq not new: replay or no answer */
+	u64 rejected_outlier;	/* inconsistent with the current estimate */
+	u64 timeouts;		/* guest did not complete in time */
+	u64 jumps;		/* accepted re-learns after a break */
+	u64 last_rtt;
+};
+
+/**
+ * struct hcd_pairing - agent side of the mailbox protocol
+ */
+struct hcd_pairing {
+	struct hostclock_mailbox *mb;
+	u32 request;
+	u32 last_guest_seq;
+	bool outstanding;
+	u64 requested_ns;
+	u64 max_rtt;
+	u64 burst_ns;
+	unsigned int burst_max;
+	unsigned int outliers_in_row;
+	s64 pending_offset;
+	u64 pending_uncertainty;
+	struct hcd_pair_stats stats;
+};
+
+void hcd_pairing_init(struct hcd_pairing *p, struct hostclock_mailbox *mb);
+void hcd_pairing_request(struct hcd_pairing *p);
+int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map);
+
+/* ---- the agent: composing and publishing pages (agent.c) ---- */
+
+enum hcd_corrupt {
+	HCD_CORRUPT_NONE,
+	HCD_CORRUPT_MAGIC,
+	HCD_CORRUPT_VERSION,
+	HCD_CORRUPT_SEQ,
+	HCD_CORRUPT_PERIOD,
+	HCD_CORRUPT_SHIFT,
+	HCD_CORRUPT_COUNTER,
+	HCD_CORRUPT_COUNT
+};
+
+extern const char * const hcd_corrupt_names[HCD_CORRUPT_COUNT];
+
+/**
+ * struct hcd_faults - injected faults, in force until restored
+ * @frozen: no updates at all: page and heartbeat go stale
+ * @corrupt: HCD_CORRUPT_*: the next pages carry this defect
+ * @forced_status: a VMCLOCK_STATUS_* to publish, or -1
+ * @forced_leap: a VMCLOCK_LEAP_* to publish, or -1
+ */
+struct hcd_faults {
+	bool frozen;
+	int corrupt;
+	int forced_status;
+	int forced_leap;
+};
+
+struct hcd_agent_opts {
+	u8 time_type;			/* VMCLOCK_TIME_UTC or _TAI */
+	u64 interval_ns;
+	unsigned int fit_window;
+	const char *kvm_debugfs;
+	pid_t kvm_pid;
+};
+
+struct hcd_agent {
+	struct hcd_region *region;
+	struct hcd_agent_opts opts;
+	struct hcd_fit fit;
+	struct hcd_reference ref;
+	struct hcd_tscmap map;
+	struct hcd_pairing pair;
+	struct hcd_faults faults;
+	const struct hcd_timex *timex_override;	/* tests: fake adjtimex */
+	u64 disruption_marker;
+	u64 vm_generation;
+	u64 heartbeat;
+	u64 map_generation_seen;
+	u64 updates;
+	u8 last_leap;
+	bool tai_warned;
+	struct hcd_sample last_sample;
+	struct hcd_fit_result last_fit;
+	bool have_fit;
+	struct hcd_host_status last_host;
+	struct hostclock_clock published;
+};
+
+int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
+		   const struct hcd_agent_opts *opts, const struct hcd_tscmap *map);
+int hcd_agent_update(struct hcd_agent *a);
+void hcd_agent_host_stepped(struct hcd_agent *a);
+void hcd_agent_disrupt(struct hcd_agent *a);
+void hcd_agent_stop(struct hcd_agent *a);
+s64 hcd_agent_reference_ns(const struct hcd_agent *a, s64 *host_ns);
+
+/* control.c */
+int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len);
+int hcd_control_listen(const char *path);
+void hcd_control_serve(struct hcd_agent *a, int listen_fd);
+
+/* ---- TSC and clocks ---- */
+
+static inline u64 hcd_rdtsc(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
+s64 hcd_clock_ns(int clockid);
+
+#endif /* _HOSTCLOCKD_H */

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The agent's side of pairing: learning guest TSC - host TSC through the
+ * mailbox in page 1 (protocol in include/hostclock/ext_abi.h).
+ *
+ * The agent raises pair_request and then polls guest_seq cheaply (the main
+ * loop calls hcd_pairing_poll() about every millisecond). Once the guest
+ * starts an exchange, the agent serves a burst: it spins, answering each
+ * exchange with its TSC, for at most burst_ns and burst_max exchanges. Of
+ * the burst the exchange with the smallest round trip gives the estimate.
+ *
+ * Everything the guest writes is untrusted. Each exchange is checked for
+ * order (t1 <= t3), round trip, freshness (guest_seq must move forward, so
+ * replays are refused) and consistency with the current estimate; every wait
+ * is bounded in time. A hostile guest can make its own mapping worse, never
+ * make the agent spin beyond a burst or crash.
+ */
+#include <time.h>
+
+#include "hcd.h"
+
+#define HCD_PAIR_BURST_NS	(5 * 1000 * 1000)	/* spin at most 5 ms */
+#define HCD_PAIR_EXCHANGE_NS	(1000 * 1000)		/* guest has 1 ms to finish */
+#define HCD_PAIR_IDLE_NS	(500 * 1000)		/* burst ends after 0.5 ms idle */
+#define HCD_PAIR_REQUEST_NS	(3000ULL * 1000 * 1000)	/* a request lapses after 3 s */
+#define HCD_PAIR_MAX_RTT	100000			/* ticks: ~40 us at 2.6 GHz */
+#define HCD_PAIR_BURST_MAX	16
+#define HCD_PAIR_SLACK		256			/* ticks of tolerated wander */
+#define HCD_PAIR_JUMP_AFTER	3			/* agreeing outliers to re-learn */
+
+static u64 hcd_mono_ns(void)
+{
+	return (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+}
+
+static u64 hcd_rdtsc_fenced(void)
+{
+	u64 t;
+
+	__builtin_ia32_lfence();
+	t = __builtin_ia32_rdtsc();
+	__builtin_ia32_lfence();
+	return t;
+}
+
+void hcd_pairing_init(struct hcd_pairing *p, struct hostclock_mailbox *mb)
+{
+	memset(p, 0, sizeof(*p));
+	p->mb = mb;
+	p->max_rtt = HCD_PAIR_MAX_RTT;
+	p->burst_ns = HCD_PAIR_BURST_NS;
+	p->burst_max = HCD_PAIR_BURST_MAX;
+	p->request = le32_to_cpu(READ_ONCE(mb->pair_request));
+	p->last_guest_seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
+}
+
+/**
+ * hcd_pairing_request() - ask the guest for a burst of exchanges
+ * @p: pairing state
+ */
+void hcd_pairing_request(struct hcd_pairing *p)
+{
+	p->request++;
+	WRITE_ONCE(p->mb->pair_request, cpu_to_le32(p->request));
+	p->outstanding = true;
+	p->requested_ns = hcd_mono_ns();
+}
+
+/* One exchange the guest has started as number @n: answer it, collect it. */
+static bool hcd_pairing_serve(struct hcd_pairing *p, u32 n, s64 *lo, u64 *rtt)
+{
+	struct hostclock_mailbox *mb = p->mb;
+	u64 h, t1, t3, deadline;
+
+	h = hcd_rdtsc_fenced();
+	WRITE_ONCE(mb->host_tsc, cpu_to_le64(h));
+	/* host_tsc is visible before host_seq says it answers n */
+	smp_wmb();
+	WRITE_ONCE(mb->host_seq, cpu_to_le32(n));
+
+	deadline = hcd_mono_ns() + HCD_PAIR_EXCHANGE_NS;
+	while (le32_to_cpu(READ_ONCE(mb->guest_done)) != n) {
+		if (hcd_mono_ns() > deadline) {
+			p->stats.timeouts++;
+			return false;
+		}
+		cpu_relax();
+	}
+	/* guest_done is read before the times it vouches for */
+	smp_rmb();
+	t1 = le64_to_cpu(READ_ONCE(mb->guest_t1));
+	t3 = le64_to_cpu(READ_ONCE(mb->guest_t3));
+	smp_rmb();
+	if (le32_to_cpu(READ_ONCE(mb->guest_seq)) != n) {
+		p->stats.rejected_stale++;	/* rewritten under us */
+		return false;
+	}
+	p->stats.exchanges++;
+	if (t3 < t1) {
+		p->stats.rejected_order++;
+		return false;
+	}
+	if (t3 - t1 > p->max_rtt) {
+		p->stats.rejected_rtt++;
+		return false;
+	}
+	*lo = (s64)(t1 - h);
+	*rtt = t3 - t1;
+	return true;
+}
+
+/* Fold a burst's best exchange into the mapping. */
+static int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
+			      s64 lo, u64 rtt)
+{
+	u64 unc = rtt / 2 + 1;
+	s64 est = lo + (s64)(rtt / 2);
+	u64 diff;
+
+	p->stats.last_rtt = rtt;
+	if (!map->valid) {
+		map->valid = true;
+		map->offset = est;
+		map->uncertainty = unc;
+		map->generation++;
+		p->outliers_in_row = 0;
+		p->stats.accepted++;
+		return 1;
+	}
+
+	diff = est > map->offset ? (u64)(est - map->offset) : (u64)(map->offset - est);
+	if (diff <= unc + map->uncertainty + HCD_PAIR_SLACK) {
+		p->outliers_in_row = 0;
+		if (unc <= 2 * map->uncertainty) {
+			map->offset = est;
+			map->uncertainty = unc;
+		}
+		p->stats.accepted++;
+		return 1;
+	}
+
+	/*
+	 * Far from the estimate: a broken relation (migration, restore) or a
+	 * guest feeding nonsense. Re-learn only when several bursts in a row
+	 * agree on the new value.
+	 */
+	p->stats.rejected_outlier++;
+	if (p->outliers_in_row) {
+		diff = est > p->pending_offset ? (u64)(est - p->pending_offset) :
+						 (u64)(p->pending_offset - est);
+		if (diff > unc + p->pending_uncertainty + HCD_PAIR_SLACK)
+			p->outliers_in_row = 0;
+	}
+	p->pending_offset = est;
+	p->pending_uncertainty = unc;
+	if (++p->outliers_in_row < HCD_PAIR_JUMP_AFTER)
+		return 0;
+	map->offset = est;
+	map->uncertainty = unc;
+	map->generation++;
+	p->outliers_in_row = 0;
+	p->stats.jumps++;
+	p->stats.accepted++;
+	return 1;
+}
+
+/**
+ * hcd_pairing_poll() - serve the guest if it has started exchanges
+ * @p: pairing state
+ * @map: the mapping to refine; mode pairing
+ *
+ * Cheap when the guest is idle: one load. When guest_seq has moved, serves
+ * a burst, bounded by time and count, and folds its best exchange into @map.
+ *
+ * Return: 1 if @map was updated, 0 if nothing happened, -1 if a burst gave
+ * no usable exchange.
+ */
+int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map)
+{
+	struct hostclock_mailbox *mb = p->mb;
+	u64 start, last_activity, best_rtt = U64_MAX;
+	unsigned int served = 0;
+	s64 best_lo = 0;
+	u32 seq;
+
+	if (p->outstanding && hcd_mono_ns() - p->requested_ns > HCD_PAIR_REQUEST_NS)
+		p->outstanding = false;
+
+	seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
+	if (seq == p->last_guest_seq)
+		return 0;
+
+	p->stats.bursts++;
+	start = hcd_mono_ns();
+	last_activity = start;
+	while (served < p->burst_max) {
+		u64 now = hcd_mono_ns(), rtt;
+		s64 lo;
+
+		if (now - start > p->burst_ns || now - last_activity > HCD_PAIR_IDLE_NS)
+			break;
+		seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
+		if (seq == p->last_guest_seq) {
+			cpu_relax();
+			continue;
+		}
+		/* Exchange numbers only move forward: anything else is a replay. */
+		if ((s32)(seq - p->last_guest_seq) < 0) {
+			p->stats.rejected_stale++;
+			p->last_guest_seq = seq;
+			continue;
+		}
+		/* smp_rmb pairs with the guest's barrier before raising guest_seq */
+		smp_rmb();
+		p->last_guest_seq = seq;
+		served++;
+		last_activity = hcd_mono_ns();
+		if (hcd_pairing_serve(p, seq, &lo, &rtt) && rtt < best_rtt) {
+			best_rtt = rtt;
+			best_lo = lo;
+		}
+	}
+	p->outstanding = false;
+	if (best_rtt == U64_MAX)
+		return -1;
+	return hcd_pairing_update(p, map, best_lo, best_rtt);
+}

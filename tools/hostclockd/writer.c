@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writing pages with the seqcount protocol, so that a reader never accepts
+ * a half-written page: make seq odd, barrier, write, barrier, make it even.
+ */
+#include "hcd.h"
+
+/* Every byte of the page except seq_count, from an encoded image. */
+static void hcd_copy_fields(struct vmclock_abi *page, const struct vmclock_abi *img)
+{
+	const size_t seq = offsetof(struct vmclock_abi, seq_count);
+	const size_t after = seq + sizeof(page->seq_count);
+
+	memcpy(page, img, seq);
+	memcpy((char *)page + after, (const char *)img + after, sizeof(*img) - after);
+}
+
+static u32 hcd_seq_begin(__le32 *seq)
+{
+	u32 s = le32_to_cpu(READ_ONCE(*seq));
+
+	/* A page left odd (a crash, an injected fault) is already "begun". */
+	if (!(s & 1))
+		s++;
+	WRITE_ONCE(*seq, cpu_to_le32(s));
+	/* seq odd is visible before any field changes */
+	smp_wmb();
+	return s;
+}
+
+static void hcd_seq_end(__le32 *seq, u32 begun)
+{
+	/* every field is visible before seq turns even */
+	smp_wmb();
+	WRITE_ONCE(*seq, cpu_to_le32(begun + 1));
+}
+
+/**
+ * hcd_write_page() - publish a page
+ * @page: the live page 0
+ * @clk: the content; its seq_count is ignored
+ */
+void hcd_write_page(struct vmclock_abi *page, const struct hostclock_clock *clk)
+{
+	struct vmclock_abi img;
+	u32 begun;
+
+	hostclock_clock_encode(clk, &img);
+	begun = hcd_seq_begin(&page->seq_count);
+	hcd_copy_fields(page, &img);
+	hcd_seq_end(&page->seq_count, begun);
+}
+
+/**
+ * hcd_write_page_torn() - write a page and leave seq odd, as a crashed
+ * writer would; a fault for tests
+ * @page: the live page 0
+ * @clk: the content
+ */
+void hcd_write_page_torn(struct vmclock_abi *page, const struct hostclock_clock *clk)
+{
+	struct vmclock_abi img;
+
+	hostclock_clock_encode(clk, &img);
+	hcd_seq_begin(&page->seq_count);
+	hcd_copy_fields(page, &img);
+	/* fields are visible, seq stays odd */
+	smp_wmb();
+}
+
+/**
+ * hcd_write_ext() - publish the agent's part of page 1
+ * @ext: the live page 1
+ * @st: the content
+ *
+ * The mailbox is left alone: its halves have their own protocol.
+ */
+void hcd_write_ext(struct hostclock_ext *ext, const struct hcd_ext_state *st)
+{
+	u32 begun = hcd_seq_begin(&ext->seq_count);
+
+	WRITE_ONCE(ext->magic, cpu_to_le32(HOSTCLOCK_EXT_MAGIC));
+	WRITE_ONCE(ext->version, cpu_to_le16(HOSTCLOCK_EXT_VERSION));
+	WRITE_ONCE(ext->size, cpu_to_le16(sizeof(*ext)));
+	WRITE_ONCE(ext->agent_state, cpu_to_le32(st->agent_state));
+	WRITE_ONCE(ext->heartbeat, cpu_to_le64(st->heartbeat));
+	WRITE_ONCE(ext->update_interval_ns, cpu_to_le64(st->update_interval_ns));
+	WRITE_ONCE(ext->tsc_mode, st->tsc_mode);
+	WRITE_ONCE(ext->tsc_offset_uncertainty, cpu_to_le64(st->tsc_offset_uncertainty));
+	WRITE_ONCE(ext->pair_rtt, cpu_to_le64(st->pair_rtt));
+	hcd_seq_end(&ext->seq_count, begun);
+}
