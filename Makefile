@@ -5,6 +5,8 @@
 #   make               build hostclock.ko against KDIR, with W=1
 #   make test          install what is missing, then every test below
 #   make tools         hostclockd, hostclockctl, hostclock-dump in build/tools
+#   make install-tools install them, the systemd unit and the admin guide
+#                      (PREFIX=/usr/local, DESTDIR for staging)
 #   make check         userspace tests: core and agent (ASan, UBSan), host tools
 #   make kunit         KUnit suites on UML, from linux-source-6.1
 #   make lint          checkpatch --strict and sparse
@@ -36,9 +38,13 @@ CORE_SRCS := $(wildcard drivers/hostclock/core/*.c)
 CORE_HDRS := $(wildcard include/hostclock/*.h)
 UNIT_SRCS := $(wildcard tests/unit/*.c) $(wildcard tests/common/*.c)
 UNIT_HDRS := $(wildcard tests/unit/*.h) $(wildcard tests/common/*.h)
+# before the rules that list them: prerequisites expand where they are read
+AGENT_SRCS := $(filter-out %/main.c %/hostclockctl.c %/dump.c, \
+	$(wildcard tools/hostclockd/*.c))
+AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 
 .PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
-	guest-test test deps demo
+	guest-test test deps demo install-tools
 
 all: module
 
@@ -56,9 +62,6 @@ $(BUILD)/unit/hostclock-unit: $(CORE_SRCS) $(UNIT_SRCS) $(CORE_HDRS) $(UNIT_HDRS
 # Host tools: plain C on libc, sharing the core with the module.
 TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-D_GNU_SOURCE -Iinclude -Itools/hostclockd
-AGENT_SRCS := $(filter-out %/main.c %/hostclockctl.c %/dump.c, \
-	$(wildcard tools/hostclockd/*.c))
-AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 TOOLS := $(BUILD)/tools/hostclockd $(BUILD)/tools/hostclockctl \
 	$(BUILD)/tools/hostclock-dump
 
@@ -77,6 +80,18 @@ $(BUILD)/tools/hostclock-dump: tools/hostclockd/dump.c $(CORE_SRCS) $(CORE_HDRS)
 		$(AGENT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC_USER) $(TOOL_CFLAGS) -o $@ tools/hostclockd/dump.c $(CORE_SRCS)
+
+# The unit's paths follow PREFIX; systemd also reads /usr/local/lib/systemd.
+PREFIX ?= /usr/local
+install-tools: $(TOOLS)
+	install -D -m 0755 $(BUILD)/tools/hostclockd $(DESTDIR)$(PREFIX)/sbin/hostclockd
+	install -D -m 0755 $(BUILD)/tools/hostclockctl $(DESTDIR)$(PREFIX)/sbin/hostclockctl
+	install -D -m 0755 $(BUILD)/tools/hostclock-dump $(DESTDIR)$(PREFIX)/bin/hostclock-dump
+	install -D -m 0644 Documentation/hostclockd.md \
+		$(DESTDIR)$(PREFIX)/share/doc/hostclock/hostclockd.md
+	mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/|$(PREFIX)/|g' tools/systemd/hostclockd@.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/hostclockd@.service
 
 check: $(BUILD)/unit/hostclock-unit $(TOOLS)
 	$(BUILD)/unit/hostclock-unit

@@ -10,7 +10,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${1:-$top/build}/tools
+bin=$(cd "${1:-$top/build}/tools" && pwd) || exit 1
 dir=$(mktemp -d /tmp/hostclock-tools.XXXXXX)
 pids=()
 passed=0 failed=0
@@ -51,7 +51,7 @@ start_agent() {	# start_agent REGION ARGS...: foreground agent, waits for its pa
 	pids+=($!)
 	# a stopped agent's page is still valid: wait for this one's
 	for i in $(seq 50); do
-		"$bin/hostclock-dump" "$region" 2>/dev/null |
+		{ "$bin/hostclock-dump" "$region" 2>/dev/null || true; } |
 			grep -q '^agent_state  *running$' && return 0
 		sleep 0.1
 	done
@@ -155,6 +155,34 @@ check "daemon: page keeps updating" \
 [ -n "$dpid" ] && kill -TERM "$dpid"
 sleep 0.3
 check "daemon: stopped by SIGTERM" test ! -e "$d.ctl"
+
+# Pairing with no guest answering: the page says it has no time yet.
+p=$dir/vm2
+check "pairing, no guest: agent starts" start_agent "$p"
+"$bin/hostclock-dump" --json "$p" >"$dir/p.json"
+check "pairing, no guest: initializing, no counter, exit 2" \
+	test "$(json_field "$dir/p.json" clock_status) $(json_field "$dir/p.json" counter_id) $(json_field "$dir/p.json" error)" = '1 255 "no_counter"'
+
+# A region for QEMU running as another user.
+o=$dir/vm3
+check "--owner/--group: agent starts" start_agent "$o" --tsc identity --owner nobody --group nogroup
+check "--owner/--group: region belongs to nobody:nogroup, mode 0600" \
+	test "$(stat -c '%U:%G %a' "$o")" = "nobody:nogroup 600"
+
+# The systemd unit: systemd accepts it, and its command line runs.
+unit=$top/tools/systemd/hostclockd@.service
+sed "s|/usr/local/sbin/hostclockd|$bin/hostclockd|" "$unit" >"$dir/hostclockd@vm4.service"
+if command -v systemd-analyze >/dev/null; then
+	check "systemd unit: verifies without a message" \
+		test -z "$(systemd-analyze verify --man=no "$dir/hostclockd@vm4.service" 2>&1)"
+fi
+cmdline=$(sed -n 's/^ExecStart=//p' "$unit" | sed -e "s|/usr/local/sbin/hostclockd|$bin/hostclockd|" \
+	-e "s|\${HOSTCLOCK_REGION}|$dir/vm4|" -e 's|\$HOSTCLOCKD_OPTS|--tsc identity --log-level warning|')
+# shellcheck disable=SC2086 # the unit's word splitting, on purpose
+$cmdline 2>>"$dir/agent.log" &
+pids+=($!)
+sleep 1
+check "systemd unit: its ExecStart publishes a valid page" exits 0 "$bin/hostclock-dump" "$dir/vm4"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -176,15 +176,23 @@ void hcd_reference_set_rate(struct hcd_reference *ref, s64 host_ns, s64 ppb);
 
 /* ---- guest TSC mapping (tscmap.c, pairing.c) ---- */
 
+#define HCD_SKEW_SHIFT	48	/* fixed point of hcd_tscmap.skew */
+
 /**
- * struct hcd_tscmap - guest_tsc = host_tsc * ratio + offset
+ * struct hcd_tscmap - how the guest TSC follows the host TSC
  * @mode: HOSTCLOCK_TSC_*
  * @valid: a mapping is known
- * @offset: guest minus host, at ratio 1 (ticks)
+ * @offset: without a ratio, guest minus host; with one (kvm), KVM's offset
+ *	after scaling; with a skew (pairing), guest minus host at @ref_host
  * @ratio_num: KVM scaling ratio, fixed point
  * @ratio_frac_bits: fractional bits of @ratio_num; 0 with ratio_num 1 for none
+ * @ref_host: host TSC where a pairing mapping's @offset was measured
+ * @skew: pairing: guest ticks per host tick minus one, in 2^-HCD_SKEW_SHIFT
  * @uncertainty: half-width of @offset, ticks
  * @generation: bumped whenever the mapping broke (a jump, a new VM)
+ *
+ * kvm: guest = (host * ratio_num >> ratio_frac_bits) + offset, as KVM does.
+ * pairing: guest = host + offset + (host - ref_host) * skew.
  */
 struct hcd_tscmap {
 	u8 mode;
@@ -192,6 +200,8 @@ struct hcd_tscmap {
 	s64 offset;
 	u64 ratio_num;
 	u8 ratio_frac_bits;
+	u64 ref_host;
+	s64 skew;
 	u64 uncertainty;
 	u64 generation;
 };
@@ -217,7 +227,17 @@ struct hcd_pair_stats {
 	u64 rejected_outlier;	/* inconsistent with the current estimate */
 	u64 timeouts;		/* guest did not complete in time */
 	u64 jumps;		/* accepted re-learns after a break */
+	u64 skew_fits;		/* ratio estimates taken */
+	u64 rejected_skew;	/* ratio estimates beyond HCD_PAIR_MAX_SKEW */
 	u64 last_rtt;
+};
+
+#define HCD_PAIR_HISTORY	8	/* bursts the ratio is fitted over */
+
+/* one accepted burst: guest minus host at a host TSC */
+struct hcd_pair_point {
+	u64 host;
+	s64 offset;
 };
 
 /**
@@ -235,6 +255,10 @@ struct hcd_pairing {
 	unsigned int outliers_in_row;
 	s64 pending_offset;
 	u64 pending_uncertainty;
+	u64 pending_host;
+	struct hcd_pair_point points[HCD_PAIR_HISTORY];
+	unsigned int npoints;	/* since the last jump, saturating */
+	bool skew_known;
 	struct hcd_pair_stats stats;
 };
 

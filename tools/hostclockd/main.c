@@ -197,19 +197,42 @@ struct hcd_loop {
 	struct pollfd fds[HCD_FD_COUNT];
 	u64 last_pair_ns;
 	u64 pair_interval_ns;
+	u64 retry_ns;		/* while unpaired; doubles while unanswered */
+	u64 bursts_at_request;
 };
 
-/* Time for a pairing request? More often while nothing is known. */
+/*
+ * Time for a pairing request? Once a second while nothing is known, backing
+ * off to the pairing interval while the guest does not answer (no driver
+ * loaded yet), since an outstanding request costs a poll every millisecond.
+ * After first contact or a jump, bursts come at 1, 2, 4, ... s so that the
+ * TSC ratio is fitted early, then at the pairing interval.
+ */
 static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 {
 	u64 now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
-	u64 every = a->map.valid ? l->pair_interval_ns :
-				   (u64)HCD_PAIR_RETRY_MS * 1000000;
+	u64 second = (u64)HCD_PAIR_RETRY_MS * 1000000;
+	u64 every = l->retry_ns;
 
-	if (a->pair.outstanding || now - l->last_pair_ns < every)
+	if (a->pair.outstanding)
 		return;
+	if (a->map.valid) {
+		every = l->pair_interval_ns;
+		if (a->pair.npoints && a->pair.npoints < HCD_PAIR_HISTORY &&
+		    (second << (a->pair.npoints - 1)) < every)
+			every = second << (a->pair.npoints - 1);
+	}
+	if (l->last_pair_ns && now - l->last_pair_ns < every)
+		return;
+	/* decided once per request: was the previous one answered? */
+	if (l->last_pair_ns && a->pair.stats.bursts == l->bursts_at_request)
+		l->retry_ns = l->retry_ns * 2 < l->pair_interval_ns ?
+			      l->retry_ns * 2 : l->pair_interval_ns;
+	else
+		l->retry_ns = second;
 	hcd_pairing_request(&a->pair);
 	l->last_pair_ns = now;
+	l->bursts_at_request = a->pair.stats.bursts;
 }
 
 static void hcd_refresh_kvm(struct hcd_agent *a, char *last_err, size_t len)

@@ -14,7 +14,13 @@
  * replays are refused) and consistency with the current estimate; every wait
  * is bounded in time. A hostile guest can make its own mapping worse, never
  * make the agent spin beyond a burst or crash.
+ *
+ * Across bursts the agent tracks the ratio of the two TSCs (1 under TCG and
+ * on KVM without scaling; not 1 after a migration to a host with another TSC
+ * rate) by a least-squares fit over the last HCD_PAIR_HISTORY bursts, bounded
+ * to rates a real CPU could have.
  */
+#include <math.h>
 #include <time.h>
 
 #include "hcd.h"
@@ -22,11 +28,14 @@
 #define HCD_PAIR_BURST_NS	(5 * 1000 * 1000)	/* spin at most 5 ms */
 #define HCD_PAIR_EXCHANGE_NS	(1000 * 1000)		/* guest has 1 ms to finish */
 #define HCD_PAIR_IDLE_NS	(500 * 1000)		/* burst ends after 0.5 ms idle */
-#define HCD_PAIR_REQUEST_NS	(3000ULL * 1000 * 1000)	/* a request lapses after 3 s */
+#define HCD_PAIR_REQUEST_NS	(500ULL * 1000 * 1000)	/* a request lapses after 0.5 s */
 #define HCD_PAIR_MAX_RTT	100000			/* ticks: ~40 us at 2.6 GHz */
 #define HCD_PAIR_BURST_MAX	16
 #define HCD_PAIR_SLACK		256			/* ticks of tolerated wander */
 #define HCD_PAIR_JUMP_AFTER	3			/* agreeing outliers to re-learn */
+#define HCD_PAIR_MAX_SKEW_SHIFT	10	/* |ratio - 1| < 2^-10 (~977 ppm) */
+#define HCD_PAIR_SKEW_TOL_SHIFT	16	/* fitted ratio may be off 2^-16 (~15 ppm) */
+#define HCD_PAIR_SKEW_MIN_SPAN	(1ULL << 30)	/* ticks (~0.4 s) before a fit */
 
 static u64 hcd_mono_ns(void)
 {
@@ -67,7 +76,8 @@ void hcd_pairing_request(struct hcd_pairing *p)
 }
 
 /* One exchange the guest has started as number @n: answer it, collect it. */
-static bool hcd_pairing_serve(struct hcd_pairing *p, u32 n, s64 *lo, u64 *rtt)
+static bool hcd_pairing_serve(struct hcd_pairing *p, u32 n, u64 *host, s64 *lo,
+			      u64 *rtt)
 {
 	struct hostclock_mailbox *mb = p->mb;
 	u64 h, t1, t3, deadline;
@@ -104,63 +114,138 @@ static bool hcd_pairing_serve(struct hcd_pairing *p, u32 n, s64 *lo, u64 *rtt)
 		p->stats.rejected_rtt++;
 		return false;
 	}
+	*host = h;
 	*lo = (s64)(t1 - h);
 	*rtt = t3 - t1;
 	return true;
 }
 
-/* Fold a burst's best exchange into the mapping. */
+/* guest minus host that the mapping predicts at host TSC @h */
+static s64 hcd_pairing_predict(const struct hcd_tscmap *map, u64 h)
+{
+	return (s64)(hcd_tscmap_guest(map, h) - h);
+}
+
+/*
+ * How far a new estimate at @h may lie from the prediction: both
+ * uncertainties, some wander, and the ratio's possible error over the time
+ * since the mapping's reference point (wide until a ratio has been fitted).
+ */
+static u64 hcd_pairing_tolerance(const struct hcd_pairing *p,
+				 const struct hcd_tscmap *map, u64 h, u64 unc)
+{
+	u64 dt = h > map->ref_host ? h - map->ref_host : map->ref_host - h;
+
+	dt >>= p->skew_known ? HCD_PAIR_SKEW_TOL_SHIFT : HCD_PAIR_MAX_SKEW_SHIFT;
+	return unc + map->uncertainty + HCD_PAIR_SLACK + dt;
+}
+
+/*
+ * Remember an accepted burst and, once the history spans long enough, fit
+ * the ratio (least squares of offset over host TSC) and move the mapping's
+ * reference point to @h on the fitted line.
+ */
+static void hcd_pairing_fit(struct hcd_pairing *p, struct hcd_tscmap *map,
+			    u64 h, s64 est, u64 unc)
+{
+	long double sx = 0, sy = 0, sxx = 0, sxy = 0, n, slope, mx, my;
+	const struct hcd_pair_point *o = &p->points[0];
+	unsigned int i;
+
+	if (p->npoints == HCD_PAIR_HISTORY) {
+		memmove(p->points, p->points + 1, sizeof(p->points) - sizeof(p->points[0]));
+		p->npoints--;
+	}
+	p->points[p->npoints].host = h;
+	p->points[p->npoints].offset = est;
+	p->npoints++;
+	map->ref_host = h;
+	map->offset = est;
+	map->uncertainty = unc;
+
+	if (p->npoints < 2 || h - o->host < HCD_PAIR_SKEW_MIN_SPAN)
+		return;
+	for (i = 0; i < p->npoints; i++) {
+		long double x = (long double)(p->points[i].host - o->host);
+		long double y = (long double)(p->points[i].offset - o->offset);
+
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+	}
+	n = p->npoints;
+	mx = sx / n;
+	my = sy / n;
+	slope = (sxy - n * mx * my) / (sxx - n * mx * mx);
+	if (!(fabsl(slope) < ldexpl(1.0L, -HCD_PAIR_MAX_SKEW_SHIFT))) {
+		p->stats.rejected_skew++;	/* not a ratio any CPU has */
+		return;
+	}
+	map->skew = (s64)llroundl(ldexpl(slope, HCD_SKEW_SHIFT));
+	map->offset = o->offset + (s64)llroundl(my + slope * ((long double)(h - o->host) - mx));
+	p->skew_known = true;
+	p->stats.skew_fits++;
+}
+
+/* A new relation (first contact, or a jump): history starts again. */
+static void hcd_pairing_restart(struct hcd_pairing *p, struct hcd_tscmap *map,
+				u64 h, s64 est, u64 unc)
+{
+	map->valid = true;
+	map->generation++;
+	p->npoints = 0;
+	p->skew_known = false;
+	p->outliers_in_row = 0;
+	p->stats.accepted++;
+	hcd_pairing_fit(p, map, h, est, unc);
+}
+
+/* Fold a burst's best exchange, taken at host TSC @h, into the mapping. */
 static int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
-			      s64 lo, u64 rtt)
+			      u64 h, s64 lo, u64 rtt)
 {
 	u64 unc = rtt / 2 + 1;
 	s64 est = lo + (s64)(rtt / 2);
+	s64 pred;
 	u64 diff;
 
 	p->stats.last_rtt = rtt;
 	if (!map->valid) {
-		map->valid = true;
-		map->offset = est;
-		map->uncertainty = unc;
-		map->generation++;
-		p->outliers_in_row = 0;
-		p->stats.accepted++;
+		hcd_pairing_restart(p, map, h, est, unc);
 		return 1;
 	}
 
-	diff = est > map->offset ? (u64)(est - map->offset) : (u64)(map->offset - est);
-	if (diff <= unc + map->uncertainty + HCD_PAIR_SLACK) {
+	pred = hcd_pairing_predict(map, h);
+	diff = est > pred ? (u64)(est - pred) : (u64)(pred - est);
+	if (diff <= hcd_pairing_tolerance(p, map, h, unc)) {
 		p->outliers_in_row = 0;
-		if (unc <= 2 * map->uncertainty) {
-			map->offset = est;
-			map->uncertainty = unc;
-		}
 		p->stats.accepted++;
+		hcd_pairing_fit(p, map, h, est, unc);
 		return 1;
 	}
 
 	/*
-	 * Far from the estimate: a broken relation (migration, restore) or a
+	 * Far from the prediction: a broken relation (migration, restore) or a
 	 * guest feeding nonsense. Re-learn only when several bursts in a row
 	 * agree on the new value.
 	 */
 	p->stats.rejected_outlier++;
 	if (p->outliers_in_row) {
-		diff = est > p->pending_offset ? (u64)(est - p->pending_offset) :
-						 (u64)(p->pending_offset - est);
-		if (diff > unc + p->pending_uncertainty + HCD_PAIR_SLACK)
+		s64 moved = est - p->pending_offset;
+		u64 d = moved > 0 ? (u64)moved : (u64)-moved;
+
+		if (d > unc + p->pending_uncertainty + HCD_PAIR_SLACK +
+			((h - p->pending_host) >> HCD_PAIR_MAX_SKEW_SHIFT))
 			p->outliers_in_row = 0;
 	}
 	p->pending_offset = est;
 	p->pending_uncertainty = unc;
+	p->pending_host = h;
 	if (++p->outliers_in_row < HCD_PAIR_JUMP_AFTER)
 		return 0;
-	map->offset = est;
-	map->uncertainty = unc;
-	map->generation++;
-	p->outliers_in_row = 0;
 	p->stats.jumps++;
-	p->stats.accepted++;
+	hcd_pairing_restart(p, map, h, est, unc);
 	return 1;
 }
 
@@ -178,7 +263,7 @@ static int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
 int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map)
 {
 	struct hostclock_mailbox *mb = p->mb;
-	u64 start, last_activity, best_rtt = U64_MAX;
+	u64 start, last_activity, best_rtt = U64_MAX, best_host = 0;
 	unsigned int served = 0;
 	s64 best_lo = 0;
 	u32 seq;
@@ -194,7 +279,7 @@ int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map)
 	start = hcd_mono_ns();
 	last_activity = start;
 	while (served < p->burst_max) {
-		u64 now = hcd_mono_ns(), rtt;
+		u64 now = hcd_mono_ns(), rtt, host;
 		s64 lo;
 
 		if (now - start > p->burst_ns || now - last_activity > HCD_PAIR_IDLE_NS)
@@ -215,13 +300,14 @@ int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map)
 		p->last_guest_seq = seq;
 		served++;
 		last_activity = hcd_mono_ns();
-		if (hcd_pairing_serve(p, seq, &lo, &rtt) && rtt < best_rtt) {
+		if (hcd_pairing_serve(p, seq, &host, &lo, &rtt) && rtt < best_rtt) {
 			best_rtt = rtt;
 			best_lo = lo;
+			best_host = host;
 		}
 	}
 	p->outstanding = false;
 	if (best_rtt == U64_MAX)
 		return -1;
-	return hcd_pairing_update(p, map, best_lo, best_rtt);
+	return hcd_pairing_update(p, map, best_host, best_lo, best_rtt);
 }

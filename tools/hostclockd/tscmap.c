@@ -95,15 +95,20 @@ u64 hcd_tscmap_guest(const struct hcd_tscmap *map, u64 host_tsc)
 	if (map->ratio_frac_bits)
 		scaled = (u64)(((unsigned __int128)host_tsc * map->ratio_num) >>
 			       map->ratio_frac_bits);
+	if (map->skew)
+		scaled += (u64)(s64)(((__int128)(s64)(host_tsc - map->ref_host) *
+				      map->skew) >> HCD_SKEW_SHIFT);
 	return scaled + (u64)map->offset;
 }
 
 /* guest ticks per host tick */
 long double hcd_tscmap_ratio(const struct hcd_tscmap *map)
 {
-	if (!map->ratio_frac_bits)
-		return 1.0L;
-	return ldexpl((long double)map->ratio_num, -(int)map->ratio_frac_bits);
+	long double r = 1.0L;
+
+	if (map->ratio_frac_bits)
+		r = ldexpl((long double)map->ratio_num, -(int)map->ratio_frac_bits);
+	return r * (1.0L + ldexpl((long double)map->skew, -HCD_SKEW_SHIFT));
 }
 
 static int hcd_read_number(const char *dir, const char *name, bool is_signed,
