@@ -44,7 +44,7 @@ AGENT_SRCS := $(filter-out %/main.c %/hostclockctl.c %/dump.c, \
 AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 
 .PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
-	guest-test test deps demo install-tools
+	guest-test test deps demo install-tools testbins
 
 all: module
 
@@ -93,6 +93,24 @@ install-tools: $(TOOLS)
 	sed 's|/usr/local/|$(PREFIX)/|g' tools/systemd/hostclockd@.service \
 		>$(DESTDIR)$(PREFIX)/lib/systemd/system/hostclockd@.service
 
+# Test programs for the QEMU scenarios: guest ones static (busybox guests).
+CMP_DIR := tests/integration/compare
+TESTBINS := $(BUILD)/test/hc-compare $(BUILD)/test/hc-ptp-check \
+	$(BUILD)/test/hc-compare-host
+testbins: $(TESTBINS)
+
+$(BUILD)/test/hc-compare: $(CMP_DIR)/guest.c $(CMP_DIR)/compare.h
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+$(BUILD)/test/hc-ptp-check: $(CMP_DIR)/ptpcheck.c
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -static -D_GNU_SOURCE -o $@ $<
+
+$(BUILD)/test/hc-compare-host: $(CMP_DIR)/host.c $(CMP_DIR)/compare.h
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -o $@ $<
+
 check: $(BUILD)/unit/hostclock-unit $(TOOLS)
 	$(BUILD)/unit/hostclock-unit
 	tests/tools/run.sh $(BUILD)
@@ -109,7 +127,7 @@ modules-all:
 dkms-check:
 	scripts/dkms-check.sh
 
-guest-test:
+guest-test: $(TOOLS) $(TESTBINS)
 	tests/integration/run.sh
 
 deps:

@@ -6,7 +6,9 @@
 # extra files.
 #
 # usage: scripts/initramfs.sh OUT.cpio.gz SCENARIO [SRC:DEST ...]
-#   SCENARIO runs as /scenario.sh; each SRC is copied to DEST in the image.
+#   SCENARIO runs as /scenario.sh; each SRC is copied to DEST in the image,
+#   and a dynamically linked program brings its shared libraries along
+#   (from this machine, at the same paths).
 
 set -euo pipefail
 
@@ -34,5 +36,12 @@ for pair in "$@"; do
 	dest=${pair#*:}
 	mkdir -p "$root/$(dirname "$dest")"
 	cp -a "$src" "$root/$dest"
+	[ -f "$src" ] || continue
+	# ldd fails for static programs and scripts: nothing to bring
+	for lib in $(ldd "$src" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
 done
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"

@@ -3,7 +3,7 @@
 # Helpers sourced by hostclock's scripts.
 
 # The files a kbuild M= build of hostclock.ko needs.
-HC_MODULE_FILES=(Kbuild Makefile dkms.conf drivers include)
+HC_MODULE_FILES=(Kbuild Makefile dkms.conf drivers include scripts/kfeatures.sh)
 
 # hc_stage_sources TOP DIR: a fresh copy of the module's sources in DIR, so
 # that builds for different kernels never share objects.
@@ -13,7 +13,8 @@ hc_stage_sources() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	for f in "${HC_MODULE_FILES[@]}"; do
-		cp -a "$top/$f" "$dir/"
+		mkdir -p "$dir/$(dirname "$f")"
+		cp -a "$top/$f" "$dir/$f"
 	done
 }
 

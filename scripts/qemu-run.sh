@@ -6,6 +6,12 @@
 # by this script's exit (also on interrupt).
 #
 # usage: scripts/qemu-run.sh KERNEL_DIR KVER INITRD LOG TIMEOUT_S [QEMU ARGS...]
+#
+# tsc=reliable: under TCG every vCPU reads the host's TSC plus one offset,
+# so the guest TSC is synchronized and constant, but the clocksource
+# watchdog, comparing it with an emulated HPET that lags under load, marks
+# it unstable and leaves the guest on hpet. A KVM guest on a modern host
+# keeps tsc; the tests need tsc available to switch to and from.
 
 set -uo pipefail
 
@@ -20,7 +26,7 @@ case " $* " in *" -nic "*|*" -netdev "*) nic=() ;; esac
 
 "$qemu" -accel tcg -cpu max -smp 2 -m 512 -nographic -no-reboot "${nic[@]}" \
 	-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 tsc=reliable" \
 	"$@" </dev/null >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null' EXIT INT TERM

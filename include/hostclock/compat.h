@@ -21,6 +21,7 @@
 #include <linux/types.h>
 #include <asm/barrier.h>
 #include <asm/byteorder.h>
+#include <asm/cmpxchg.h>
 #include <asm/processor.h>
 
 /*
@@ -68,6 +69,14 @@ typedef __s64 s64;
 
 /* hostclock reads the x86 TSC; its userspace builds are x86 only. */
 #define cpu_relax()	__builtin_ia32_pause()
+
+/* The kernel's cmpxchg64() on a u64: returns what *ptr held. */
+static inline u64 cmpxchg64(u64 *ptr, u64 old, u64 new)
+{
+	__atomic_compare_exchange_n(ptr, &old, new, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_SEQ_CST);
+	return old;
+}
 
 #define le16_to_cpu(x)	le16toh(x)
 #define le32_to_cpu(x)	le32toh(x)

@@ -164,5 +164,7 @@ void hostclock_line_start(struct hostclock_line *line, u64 tsc, u64 ns,
 			  u64 mult);
 u64 hostclock_line_ns(const struct hostclock_line *line, u64 tsc);
 void hostclock_line_rebase(struct hostclock_line *line, u64 tsc, u64 mult);
+bool hostclock_line_tsc_at(const struct hostclock_line *line, u64 ns, u64 *tsc);
+u64 hostclock_monotonic_guard(u64 *last, u64 ns, bool *clamped);
 
 #endif /* _HOSTCLOCK_CORE_H */

@@ -544,3 +544,86 @@ bool hc_check_line_accumulation(u64 seed, unsigned int n, char *msg)
 			       (unsigned long long)ns_ref);
 	return true;
 }
+
+/*
+ * Inverting the line: for a reading at counter c, the counter recovered
+ * from the value read lies within half a nanosecond's worth of ticks of c
+ * (exactly c for counters slower than 1 GHz) and reads back the same value. Random periods,
+ * random rebases (so the base has a sub-ns fraction), random distances.
+ */
+bool hc_check_line_invert_random(u64 seed, unsigned int n, char *msg)
+{
+	struct hostclock_line line;
+	u64 rng = seed | 1;
+	u64 tsc = hc_rand(&rng) >> 2, period;
+	unsigned int i;
+	u8 shift;
+
+	hc_random_period(&rng, &period, &shift);
+	hostclock_line_start(&line, tsc, HC_T0 * 1000000000ULL,
+			     hostclock_period_to_mult(period, shift));
+	for (i = 0; i < n; i++) {
+		u64 c, ns, back, span, per_ns;
+
+		hc_random_period(&rng, &period, &shift);
+		tsc += hc_rand(&rng) >> (30 + hc_rand(&rng) % 34);
+		hostclock_line_rebase(&line, tsc, hostclock_period_to_mult(period, shift));
+		c = tsc + (hc_rand(&rng) >> (24 + hc_rand(&rng) % 40));
+		ns = hostclock_line_ns(&line, c);
+		if (!hostclock_line_tsc_at(&line, ns, &back))
+			return hc_fail(msg, "seed %llu case %u: no inverse of %llu ns",
+				       (unsigned long long)seed, i, (unsigned long long)ns);
+		/* half the ticks in one nanosecond, rounded up */
+		per_ns = (1ULL << HOSTCLOCK_LINE_FRAC_BITS) / line.mult / 2 + 1;
+		span = back > c ? back - c : c - back;
+		if (span > per_ns || hostclock_line_ns(&line, back) != ns)
+			return hc_fail(msg, "seed %llu #%u: c %llu: %llu, %llu (%llu/%llu) %llu",
+				       (unsigned long long)seed, i, (unsigned long long)c,
+				       (unsigned long long)ns, (unsigned long long)back,
+				       (unsigned long long)span, (unsigned long long)per_ns,
+				       (unsigned long long)hostclock_line_ns(&line, back));
+	}
+	/* before the base there is no inverse */
+	if (line.base_ns && hostclock_line_tsc_at(&line, line.base_ns - 1, &tsc))
+		return hc_fail(msg, "seed %llu: a value before the base was inverted",
+			       (unsigned long long)seed);
+	return true;
+}
+
+/*
+ * The monotonic guard on one CPU's view: readings that jitter backwards are
+ * raised to the largest value handed out, flagged as clamped exactly then,
+ * and the shared value only ever grows.
+ */
+bool hc_check_guard_random(u64 seed, unsigned int n, char *msg)
+{
+	u64 rng = seed | 1, last = 1ULL << 40, ns = last, max = last, expect;
+	unsigned int i, clamps = 0, expect_clamps = 0;
+
+	for (i = 0; i < n; i++) {
+		u64 out, r = hc_rand(&rng);
+		bool clamped, behind;
+
+		/* mostly forward, sometimes back, sometimes equal */
+		if (r % 4 == 0)
+			ns -= r % 1000;
+		else if (r % 4 != 1)
+			ns += r % 5000;
+		if (ns < max)
+			expect_clamps++;
+		out = hostclock_monotonic_guard(&last, ns, &clamped);
+		clamps += clamped;
+		expect = ns > max ? ns : max;
+		behind = ns < max;
+		if (out != expect || last != out || clamped != behind)
+			return hc_fail(msg, "seed %llu #%u: read %llu max %llu: %llu, %llu, %d",
+				       (unsigned long long)seed, i, (unsigned long long)ns,
+				       (unsigned long long)max, (unsigned long long)out,
+				       (unsigned long long)last, clamped);
+		max = out;
+	}
+	if (!expect_clamps || clamps != expect_clamps)
+		return hc_fail(msg, "seed %llu: %u clamps, expected %u (and some)",
+			       (unsigned long long)seed, clamps, expect_clamps);
+	return true;
+}

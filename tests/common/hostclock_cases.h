@@ -93,5 +93,7 @@ bool hc_check_snapshot_stuck_odd(unsigned int budget, char *msg);
 bool hc_check_convert_random(u64 seed, unsigned int n, char *msg);
 bool hc_check_line_rebase_random(u64 seed, unsigned int n, char *msg);
 bool hc_check_line_accumulation(u64 seed, unsigned int n, char *msg);
+bool hc_check_line_invert_random(u64 seed, unsigned int n, char *msg);
+bool hc_check_guard_random(u64 seed, unsigned int n, char *msg);
 
 #endif /* _HOSTCLOCK_CASES_H */

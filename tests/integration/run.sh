@@ -3,8 +3,19 @@
 #
 # Run guest scenarios under QEMU TCG on each supported kernel (Debian 6.1 and
 # 6.12 by default; HOSTCLOCK_KERNELS chooses series). Each scenario gets a
-# fresh guest with the hostclock.ko built for that kernel. A failed scenario
-# prints the guest console's tail.
+# fresh guest with the hostclock.ko built for that kernel, installed under
+# /lib/modules so that it autoloads, and three ivshmem-plain devices:
+#
+#   a hostclock region served by a real hostclockd (pairing mode);
+#   a "foreign" 8 KiB region of zeros, which the driver must leave alone;
+#   the comparator's region, served by hc-compare-host, through which the
+#   guest measures its clocks against the agent's reference and asks for
+#   agent commands (tests/integration/compare/).
+#
+# A scenario may add agent options with a line "# hostclock-agent: OPTIONS".
+# Every process started here is stopped when the scenario ends, also on
+# failure or interrupt. A failed scenario prints its failed checks, the
+# guest console's tail and the agent's log.
 #
 # usage: tests/integration/run.sh [SCENARIO ...]   (default: all scenarios)
 
@@ -15,35 +26,112 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 limit=${HOSTCLOCK_GUEST_TIMEOUT:-120}
 out=$top/build/guest
+bin=$top/build/tools
+tbin=$top/build/test
+debs=$top/build/cache/debs
 mkdir -p "$out"
 passed=0 failed=0
+host_pids=()
+
+stop_host() {
+	local p
+	for p in "${host_pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${host_pids[@]}"; do wait "$p" 2>/dev/null; done
+	host_pids=()
+}
+trap stop_host EXIT
+trap 'stop_host; exit 130' INT TERM
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(tests/integration/scenarios/*.sh)
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
+make -s tools testbins >/dev/null || { echo "FAIL building the host tools"; exit 1; }
+[ -x "$debs/root-linuxptp/usr/sbin/phc_ctl" ] ||
+	{ echo "FAIL linuxptp is not unpacked: run scripts/install-deps.sh guest"; exit 1; }
+
+# start_host DIR AGENT_OPTS...: agent and comparator host side for one guest
+start_host() {
+	local dir=$1 i
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	head -c 8192 /dev/zero >"$dir/foreign"
+	"$bin/hostclockd" --region "$dir/region" --foreground "$@" 2>"$dir/agent.log" &
+	host_pids+=($!)
+	"$tbin/hc-compare-host" "$dir/compare" "$bin/hostclockctl" "$dir/region" \
+		2>"$dir/compare.log" &
+	host_pids+=($!)
+	for i in $(seq 50); do
+		[ -S "$dir/region.ctl" ] && [ -s "$dir/compare" ] && return 0
+		sleep 0.1
+	done
+	echo "host side did not come up:"
+	cat "$dir/agent.log" "$dir/compare.log"
+	return 1
+}
+
+# ivshmem devices for QEMU, in the order the guest enumerates them
+qemu_devices() {
+	local dir=$1
+	echo -object memory-backend-file,id=hc0,share=on,mem-path="$dir/region",size=8K \
+		-device ivshmem-plain,memdev=hc0 \
+		-object memory-backend-file,id=foreign,share=on,mem-path="$dir/foreign",size=8K \
+		-device ivshmem-plain,memdev=foreign \
+		-object memory-backend-file,id=cmp,share=on,mem-path="$dir/compare",size=4K \
+		-device ivshmem-plain,memdev=cmp
+}
+
+# the module where modprobe finds it, with its aliases
+module_tree() {
+	local kver=$1 ko=$2 kimg=$3 tree=$out/modroot-$1
+	rm -rf "$tree"
+	mkdir -p "$tree/lib/modules/$kver/extra"
+	cp "$ko" "$tree/lib/modules/$kver/extra/"
+	cp "$kimg/lib/modules/$kver/"modules.{builtin,builtin.modinfo,order} \
+		"$tree/lib/modules/$kver/" 2>/dev/null
+	depmod -b "$tree" "$kver" || return 1
+	echo "$tree/lib/modules/$kver"
+}
+
 headers=$(scripts/kernel-headers.sh) || exit 1
 for kdir in $headers; do
 	kver=$(hc_kver "$kdir")
 	ko=build/modules/$kver/hostclock.ko
-	if [ ! -f "$ko" ] || [ -n "$(find drivers include Kbuild -newer "$ko" -print -quit)" ]; then
+	if [ ! -f "$ko" ] || [ -n "$(find drivers include Kbuild scripts/kfeatures.sh -newer "$ko" -print -quit)" ]; then
 		scripts/build-modules.sh >/dev/null || { echo "FAIL module build for $kver"; exit 1; }
 	fi
 	kimg=$(scripts/guest-kernel.sh "$kver") || exit 1
 	echo "$version" >"$out/hostclock.version"
+	modules=$(module_tree "$kver" "$ko" "$kimg") || { echo "FAIL depmod for $kver"; exit 1; }
 
 	for sc in "${scenarios[@]}"; do
 		name=$(basename "$sc" .sh)
 		initrd=$out/$name-$kver.cpio.gz
 		log=$out/$name-$kver.log
+		run=$out/run-$name-$kver
+		read -ra agent_opts <<<"$(sed -n 's/^# hostclock-agent: //p' "$sc")"
 		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
-			"$out/hostclock.version:hostclock.version" || exit 1
+			"$out/hostclock.version:hostclock.version" \
+			"$modules:lib/modules/$kver" \
+			"$tbin/hc-compare:bin/hc-compare" "$tbin/hc-ptp-check:bin/hc-ptp-check" \
+			"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
+			"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" || exit 1
 		start=$(date +%s)
-		scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "$limit"
-		done_rc=$?
+		if start_host "$run" "${agent_opts[@]}"; then
+			# shellcheck disable=SC2046 # one word per QEMU argument
+			scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "$limit" \
+				$(qemu_devices "$run")
+			done_rc=$?
+		else
+			done_rc=1
+			: >"$log"
+		fi
+		stop_host
 		secs=$(($(date +%s) - start))
 		ok=$(grep -c '^HCTEST ok ' "$log")
 		bad=$(grep -c '^HCTEST fail ' "$log")
+		grep '^HCTEST note ' "$log" | sed "s/^HCTEST note /     $kver: /"
 		if [ "$done_rc" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$ok" -gt 0 ]; then
 			echo "ok   $name on $kver: $ok checks (${secs}s)"
 			passed=$((passed + 1))
@@ -52,6 +140,8 @@ for kdir in $headers; do
 			grep '^HCTEST fail ' "$log"
 			[ "$done_rc" -eq 0 ] || echo "  guest did not finish; console tail:"
 			tail -n 40 "$log" | sed 's/^/  | /'
+			echo "  agent log tail:"
+			tail -n 10 "$run/agent.log" 2>/dev/null | sed 's/^/  | /'
 			failed=$((failed + 1))
 		fi
 	done

@@ -14,6 +14,8 @@
 #define HC_KUNIT_CONVERT	20000
 #define HC_KUNIT_REBASES	500
 #define HC_KUNIT_ACCUMULATED	5000
+#define HC_KUNIT_INVERSES	2000
+#define HC_KUNIT_GUARD		2000
 
 /*
  * The vector tables live in another object, so KUNIT_ARRAY_PARAM (which
@@ -114,6 +116,8 @@ static const struct hc_property hc_properties[] = {
 	{ "conversion vs reference", hc_check_convert_random, HC_KUNIT_CONVERT },
 	{ "line rebase", hc_check_line_rebase_random, HC_KUNIT_REBASES },
 	{ "line accumulation", hc_check_line_accumulation, HC_KUNIT_ACCUMULATED },
+	{ "line inverse", hc_check_line_invert_random, HC_KUNIT_INVERSES },
+	{ "monotonic guard", hc_check_guard_random, HC_KUNIT_GUARD },
 };
 
 static void hc_property_desc(const struct hc_property *p, char *desc)

@@ -19,6 +19,8 @@ static const struct {
 	{ "conversion vs reference", hc_check_convert_random, 200000 },
 	{ "line rebase", hc_check_line_rebase_random, 2000 },
 	{ "line accumulation", hc_check_line_accumulation, 20000 },
+	{ "line inverse", hc_check_line_invert_random, 20000 },
+	{ "monotonic guard", hc_check_guard_random, 20000 },
 };
 
 void hc_suite_core(void)

@@ -112,3 +112,109 @@ void hostclock_line_rebase(struct hostclock_line *line, u64 tsc, u64 mult)
 	line->base_tsc = tsc;
 	line->mult = mult;
 }
+
+/* Past this many ns from the base, inverting would overflow: refuse. */
+#define HOSTCLOCK_LINE_INVERT_MAX_NS	BIT_ULL(56)
+#define HOSTCLOCK_LINE_INVERT_MIN_MULT	BIT_ULL(47)
+
+/*
+ * n / d for a quotient known to fit in 64 bits (n >> 64 < d), exactly, by
+ * shift and subtract: no libgcc helper, and the kernel's generic
+ * mul_u64_u64_div_u64() rounds on some versions.
+ */
+static u64 hostclock_div128(unsigned __int128 n, u64 d)
+{
+	u64 hi = (u64)(n >> 64), lo = (u64)n, q = 0;
+	unsigned int i;
+
+	for (i = 0; i < 64; i++) {
+		bool carry = hi >> 63;
+
+		hi = (hi << 1) | (lo >> 63);
+		lo <<= 1;
+		q <<= 1;
+		if (carry || hi >= d) {
+			hi -= d;
+			q |= 1;
+		}
+	}
+	return q;
+}
+
+/**
+ * hostclock_line_tsc_at() - where on the counter the line reads a value
+ * @line: the line
+ * @ns: a value hostclock_line_ns() returned on @line
+ * @tsc: the counter value
+ *
+ * The ticks that read @ns form a run [first, last]; the answer is its
+ * middle, so for a value read at counter c it lies within half a
+ * nanosecond's worth of ticks of c (for a counter slower than 1 GHz the run
+ * is the single tick c). The PTP clock uses it to recover the TSC behind a
+ * clocksource reading.
+ *
+ * Return: false if no tick reads @ns (before the base, between two ticks of
+ * a slow counter) or @ns lies too far beyond the base.
+ */
+bool hostclock_line_tsc_at(const struct hostclock_line *line, u64 ns, u64 *tsc)
+{
+	const unsigned __int128 one = (unsigned __int128)1 << HOSTCLOCK_LINE_FRAC_BITS;
+	unsigned __int128 lo, hi;
+	u64 d_ns, m = line->mult, first, last;
+
+	/* a validated period gives mult > 2^47, so the quotients fit */
+	if (ns < line->base_ns || m < HOSTCLOCK_LINE_INVERT_MIN_MULT)
+		return false;
+	d_ns = ns - line->base_ns;
+	if (d_ns >= HOSTCLOCK_LINE_INVERT_MAX_NS)
+		return false;
+	/* ticks from the base to the start and the end of nanosecond @ns */
+	lo = d_ns * one;
+	hi = lo + one - 1;
+	if (hi < line->base_frac)
+		return false;
+	hi -= line->base_frac;
+	last = hostclock_div128(hi, m);
+	if (lo <= line->base_frac)
+		first = 0;
+	else
+		first = hostclock_div128(lo - line->base_frac + m - 1, m);
+	if (first > last)
+		return false;
+	*tsc = line->base_tsc + first + (last - first) / 2;
+	return true;
+}
+
+/* A few rounds: each failed exchange means another CPU moved forward. */
+#define HOSTCLOCK_GUARD_TRIES	16
+
+/**
+ * hostclock_monotonic_guard() - never hand out less than was handed out
+ * @last: the largest value handed out so far, shared by all CPUs
+ * @ns: this CPU's reading
+ * @clamped: set when @ns was behind *@last and the result is *@last
+ *
+ * For counters the kernel does not trust to be synchronised across CPUs:
+ * a reading behind what another CPU already returned is raised to it.
+ *
+ * Return: the larger of @ns and *@last; *@last is advanced to it.
+ */
+u64 hostclock_monotonic_guard(u64 *last, u64 ns, bool *clamped)
+{
+	u64 prev = READ_ONCE(*last), seen;
+	unsigned int i;
+
+	*clamped = false;
+	for (i = 0; i < HOSTCLOCK_GUARD_TRIES; i++) {
+		if ((s64)(ns - prev) <= 0) {
+			*clamped = ns != prev;
+			return prev;
+		}
+		seen = cmpxchg64(last, prev, ns);
+		if (seen == prev)
+			return ns;
+		prev = seen;
+	}
+	/* still ahead of everything seen: a correct, if unrecorded, answer */
+	return ns;
+}

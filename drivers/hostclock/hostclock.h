@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hostclock driver internals: one instance per shared page, whatever
+ * transport found it, and the pieces that hang off it.
+ */
+#ifndef _HOSTCLOCK_DRV_H
+#define _HOSTCLOCK_DRV_H
+
+#include <linux/device.h>
+#include <linux/mutex.h>
+#include <linux/ptp_clock_kernel.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "hostclock/core.h"
+#include "hostclock/ext_abi.h"
+
+/* What an instance can say about its clock; names in hostclock_state_name(). */
+enum hostclock_state {
+	HOSTCLOCK_STATE_SYNCHRONIZED,
+	HOSTCLOCK_STATE_FREERUNNING,
+	HOSTCLOCK_STATE_INITIALIZING,
+	HOSTCLOCK_STATE_UNRELIABLE,
+	HOSTCLOCK_STATE_UNKNOWN,
+	HOSTCLOCK_STATE_NO_CLOCK,	/* a valid page without a counter */
+	HOSTCLOCK_STATE_INVALID,	/* validation failed; see last_err */
+	HOSTCLOCK_STATE_STALE,		/* the agent stopped updating */
+	HOSTCLOCK_STATE_COUNT
+};
+
+/**
+ * struct hostclock_counters - what an instance has seen; never reset
+ * @page_updates: new page generations seen by the poller
+ * @seq_retries: snapshot retries (the host was writing)
+ * @read_timeouts: snapshots that spent their whole retry budget
+ * @invalid_pages: transitions into an invalid page
+ * @pair_bursts: pairing bursts answered
+ * @pair_timeouts: pairing exchanges the agent did not answer in time
+ * @crosststamp_failures: PTP_SYS_OFFSET_PRECISE refused (no TSC behind
+ *	the system snapshot: another clocksource was current)
+ */
+struct hostclock_counters {
+	u64 page_updates;
+	u64 seq_retries;
+	u64 read_timeouts;
+	u64 invalid_pages;
+	u64 pair_bursts;
+	u64 pair_timeouts;
+	u64 crosststamp_failures;
+};
+
+/**
+ * struct hostclock_dev - one shared page and what the driver made of it
+ * @dev: the PCI or platform device
+ * @id: N of hostclockN
+ * @name: "hostclockN"
+ * @page: page 0 (VMClock); the driver never writes it
+ * @region_size: bytes mapped from @page on, for the page's size check
+ * @ext: page 1 (hostclock extension) or NULL (ACPI VMCLOCK device)
+ * @poll: periodic page poller
+ * @lock: protects everything below
+ * @clk: the last snapshot that validated
+ * @have_clk: @clk holds a valid page with a counter
+ * @state: what the last poll concluded
+ * @last_err: HOSTCLOCK_ERR_* of the last poll (OK when valid)
+ * @last_seq: seq_count of the last page seen
+ * @last_change: jiffies when @last_seq last changed
+ * @stale_after: jiffies without a new page after which it is stale
+ * @pair_answered: the agent's pair_request value last answered
+ * @pair_seq: last exchange number used in the mailbox
+ * @pair_rtt: round trip of the best exchange of the last burst, ticks
+ * @count: event counters
+ * @ptp: the PTP clock, or NULL
+ * @ptp_info: its operations
+ */
+struct hostclock_dev {
+	struct device *dev;
+	int id;
+	char name[24];
+	const struct vmclock_abi *page;
+	size_t region_size;
+	struct hostclock_ext *ext;
+	struct delayed_work poll;
+
+	spinlock_t lock;	/* guards the fields below */
+	struct hostclock_clock clk;
+	bool have_clk;
+	enum hostclock_state state;
+	int last_err;
+	u32 last_seq;
+	unsigned long last_change;
+	unsigned long stale_after;
+	u32 pair_answered;
+	u32 pair_seq;
+	u64 pair_rtt;
+	struct hostclock_counters count;
+
+	struct ptp_clock *ptp;
+	struct ptp_clock_info ptp_info;
+};
+
+/* module parameters (hostclock_main.c) */
+extern unsigned int hostclock_poll_ms;
+extern int hostclock_timescale;
+
+/* hostclock_dev.c: instances, the poller */
+struct hostclock_dev *hostclock_dev_create(struct device *dev,
+					   const struct vmclock_abi *page,
+					   size_t region_size,
+					   struct hostclock_ext *ext);
+void hostclock_dev_destroy(struct hostclock_dev *hc);
+const char *hostclock_state_name(enum hostclock_state state);
+int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc,
+			  struct timespec64 *ts);
+
+/* hostclock_pair.c: the guest side of the pairing mailbox */
+void hostclock_pair_answer(struct hostclock_dev *hc);
+
+/* hostclock_cs.c: the clocksource */
+int hostclock_cs_init(void);
+void hostclock_cs_exit(void);
+void hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *clk);
+void hostclock_cs_forget(struct hostclock_dev *hc);
+bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64 *tsc);
+u64 hostclock_cs_clamps(void);
+
+/* hostclock_ptp.c: the PTP clock */
+int hostclock_ptp_register(struct hostclock_dev *hc);
+void hostclock_ptp_unregister(struct hostclock_dev *hc);
+
+/* hostclock_pci.c, hostclock_acpi.c: transports */
+int hostclock_pci_register(void);
+void hostclock_pci_unregister(void);
+int hostclock_acpi_register(void);
+void hostclock_acpi_unregister(void);
+
+#endif /* _HOSTCLOCK_DRV_H */

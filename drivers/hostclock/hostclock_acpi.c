@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ACPI transport: a VMCLOCK device (_HID AMZNC10C, _CID VMCLOCK), as QEMU's
+ * "-device vmclock" and some clouds offer. Its memory resource holds a
+ * VMClock page and nothing else: no extension page, so no pairing and no
+ * staleness. QEMU's device leaves counter_id invalid; the instance then
+ * reports "no-clock" and still follows disruption_marker and
+ * vm_generation_counter. A device notification polls the page at once.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/acpi.h>
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+
+#include "hostclock.h"
+
+static void hostclock_acpi_iounmap(void *addr)
+{
+	iounmap((void __iomem *)addr);
+}
+
+static void hostclock_acpi_notify(acpi_handle handle, u32 event, void *data)
+{
+	struct hostclock_dev *hc = data;
+
+	mod_delayed_work(system_wq, &hc->poll, 0);
+}
+
+static int hostclock_acpi_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	acpi_handle handle = ACPI_HANDLE(dev);
+	struct hostclock_dev *hc;
+	struct resource *res;
+	void __iomem *p;
+	acpi_status status;
+
+	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+	if (!res || resource_size(res) < sizeof(struct vmclock_abi)) {
+		dev_err(dev, "VMCLOCK device without a page-sized memory resource\n");
+		return -ENODEV;
+	}
+	/* read-only: the page is the hypervisor's */
+	p = ioremap_prot(res->start, resource_size(res), pgprot_val(PAGE_KERNEL_RO));
+	if (!p || devm_add_action_or_reset(dev, hostclock_acpi_iounmap, (void __force *)p))
+		return -ENOMEM;
+
+	hc = hostclock_dev_create(dev, (const struct vmclock_abi __force *)p,
+				  resource_size(res), NULL);
+	if (IS_ERR(hc))
+		return PTR_ERR(hc);
+	if (handle) {
+		status = acpi_install_notify_handler(handle, ACPI_DEVICE_NOTIFY,
+						     hostclock_acpi_notify, hc);
+		if (ACPI_FAILURE(status))
+			dev_dbg(dev, "no ACPI notification; polling only\n");
+	}
+	platform_set_drvdata(pdev, hc);
+	return 0;
+}
+
+static void hostclock_acpi_remove(struct platform_device *pdev)
+{
+	struct hostclock_dev *hc = platform_get_drvdata(pdev);
+	acpi_handle handle = ACPI_HANDLE(&pdev->dev);
+
+	if (handle)
+		acpi_remove_notify_handler(handle, ACPI_DEVICE_NOTIFY,
+					   hostclock_acpi_notify);
+	hostclock_dev_destroy(hc);
+}
+
+static const struct acpi_device_id hostclock_acpi_ids[] = {
+	{ "AMZNC10C", 0 },
+	{ "VMCLOCK", 0 },
+	{ }
+};
+MODULE_DEVICE_TABLE(acpi, hostclock_acpi_ids);
+
+static struct platform_driver hostclock_acpi_driver = {
+	.probe = hostclock_acpi_probe,
+#ifdef HOSTCLOCK_PLATFORM_REMOVE_VOID
+	.remove = hostclock_acpi_remove,
+#else
+	.remove_new = hostclock_acpi_remove,
+#endif
+	.driver = {
+		.name = "hostclock_acpi",
+		.acpi_match_table = hostclock_acpi_ids,
+	},
+};
+
+int hostclock_acpi_register(void)
+{
+	return platform_driver_register(&hostclock_acpi_driver);
+}
+
+void hostclock_acpi_unregister(void)
+{
+	platform_driver_unregister(&hostclock_acpi_driver);
+}

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "hostclock" clocksource: nanoseconds from the TSC on a line whose
+ * rate is the host-calibrated period of the page.
+ *
+ * One clocksource for the module, fed by the first instance that has a
+ * usable clock. Each new page generation rebases the line at the current
+ * TSC onto the page's period: continuous to a fraction of a nanosecond, and
+ * from there running at the host's rate, so a host NTP slew or a migration
+ * to a host with another TSC rate reaches the guest within a poll interval.
+ * Host time steps never reach the line; absolute time goes through the PTP
+ * clock. When the page goes bad the line keeps its last rate.
+ *
+ * read() takes the line from a two-copy latch, so it never waits for the
+ * (rare) writer and is safe from any context. It is registered with no
+ * owner module: the kernel would otherwise pin the module while the
+ * clocksource is current, and unloading must work then too;
+ * clocksource_unregister() switches the kernel away first.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/clocksource.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/timekeeping.h>
+#include <asm/tsc.h>
+
+#include "hostclock.h"
+
+/* 1 GHz: read() returns nanoseconds; below tsc's 300 unless asked */
+static int hostclock_cs_rating = 100;
+module_param_named(rating, hostclock_cs_rating, int, 0444);
+MODULE_PARM_DESC(rating,
+		 "clocksource rating (default 100: never chosen over tsc by the kernel; above 400 it becomes current at once)");
+
+static bool hostclock_cs_force_guard;
+module_param_named(monotonic_guard, hostclock_cs_force_guard, bool, 0644);
+MODULE_PARM_DESC(monotonic_guard,
+		 "guard monotonicity across CPUs even when the kernel trusts the TSC (default off)");
+
+/* Readers take line[seq & 1]; the writer updates the other copy first. */
+static struct {
+	unsigned int seq;
+	struct hostclock_line line[2];
+} hostclock_latch ____cacheline_aligned;
+
+static u64 hostclock_cs_last;		/* the guard's shared high-water mark */
+static atomic64_t hostclock_cs_clamp_count = ATOMIC64_INIT(0);
+static bool hostclock_cs_active;	/* current clocksource, per enable() */
+static u64 hostclock_cs_suspend_ns;
+
+/* Under hostclock_cs_mutex: registration, the feeding instance, writes. */
+static DEFINE_MUTEX(hostclock_cs_mutex);
+static bool hostclock_cs_registered;
+static struct hostclock_dev *hostclock_cs_owner;
+static u32 hostclock_cs_fed_seq;
+
+static const struct hostclock_line *hostclock_cs_line(unsigned int seq)
+{
+	return &hostclock_latch.line[seq & 1];
+}
+
+/*
+ * Publish @next as the line. Interrupts are off so that nothing on this CPU
+ * (suspend's syscore path included) sees a half-written copy.
+ */
+static void hostclock_cs_publish(const struct hostclock_line *next)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	WRITE_ONCE(hostclock_latch.seq, hostclock_latch.seq + 1);
+	smp_wmb();	/* readers move to line[1] before line[0] changes */
+	hostclock_latch.line[0] = *next;
+	smp_wmb();	/* line[0] is complete before readers are sent to it */
+	WRITE_ONCE(hostclock_latch.seq, hostclock_latch.seq + 1);
+	smp_wmb();	/* readers move to line[0] before line[1] changes */
+	hostclock_latch.line[1] = *next;
+	local_irq_restore(flags);
+}
+
+/* The line's value now. */
+static u64 hostclock_cs_now(void)
+{
+	const struct hostclock_line *line;
+	unsigned int seq;
+	u64 ns;
+
+	do {
+		seq = READ_ONCE(hostclock_latch.seq);
+		smp_rmb();	/* the copy is read after the sequence */
+		line = hostclock_cs_line(seq);
+		/* rdtsc_ordered: not before the sequence load */
+		ns = hostclock_line_ns(line, rdtsc_ordered());
+		smp_rmb();	/* the copy is read before the re-check */
+	} while (unlikely(READ_ONCE(hostclock_latch.seq) != seq));
+	return ns;
+}
+
+static u64 hostclock_cs_read(struct clocksource *cs)
+{
+	u64 ns = hostclock_cs_now();
+	bool clamped;
+
+	/* the kernel's own verdict on TSC synchronisation decides */
+	if (unlikely(hostclock_cs_force_guard || check_tsc_unstable())) {
+		ns = hostclock_monotonic_guard(&hostclock_cs_last, ns, &clamped);
+		if (clamped)
+			atomic64_inc(&hostclock_cs_clamp_count);
+	}
+	return ns;
+}
+
+static int hostclock_cs_enable(struct clocksource *cs)
+{
+	WRITE_ONCE(hostclock_cs_active, true);
+	return 0;
+}
+
+static void hostclock_cs_disable(struct clocksource *cs)
+{
+	WRITE_ONCE(hostclock_cs_active, false);
+}
+
+/*
+ * Suspend and resume run on one CPU with interrupts off. The TSC may have
+ * been reset meanwhile, so resume starts the line afresh where it stopped;
+ * timekeeping accounts for the sleep itself.
+ */
+static void hostclock_cs_suspend(struct clocksource *cs)
+{
+	hostclock_cs_suspend_ns = hostclock_cs_now();
+}
+
+static void hostclock_cs_resume(struct clocksource *cs)
+{
+	struct hostclock_line line = *hostclock_cs_line(READ_ONCE(hostclock_latch.seq));
+
+	hostclock_line_start(&line, rdtsc_ordered(), hostclock_cs_suspend_ns, line.mult);
+	hostclock_cs_publish(&line);
+	WRITE_ONCE(hostclock_cs_last, hostclock_cs_suspend_ns);
+}
+
+static struct clocksource hostclock_clocksource = {
+	.name		= "hostclock",
+	.read		= hostclock_cs_read,
+	.mask		= CLOCKSOURCE_MASK(64),
+	.flags		= CLOCK_SOURCE_IS_CONTINUOUS,
+	.enable		= hostclock_cs_enable,
+	.disable	= hostclock_cs_disable,
+	.suspend	= hostclock_cs_suspend,
+	.resume		= hostclock_cs_resume,
+};
+
+/**
+ * hostclock_cs_feed() - an instance has a usable page
+ * @hc: the instance
+ * @clk: its page, validated, with a usable status
+ *
+ * The first instance to feed owns the clocksource; its first page
+ * registers it, each later generation rebases the line onto the page's
+ * period.
+ */
+void hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *clk)
+{
+	u64 mult = hostclock_period_to_mult(clk->counter_period_frac_sec,
+					    clk->counter_period_shift);
+	struct hostclock_line line;
+	int ret;
+
+	/* a validated period always gives a usable rate; be sure anyway */
+	if (!mult || mult == U64_MAX)
+		return;
+
+	mutex_lock(&hostclock_cs_mutex);
+	if (!hostclock_cs_owner) {
+		hostclock_cs_owner = hc;
+		hostclock_cs_fed_seq = clk->seq_count - 1;
+		dev_info(hc->dev, "%s: feeds the hostclock clocksource\n", hc->name);
+	}
+	if (hostclock_cs_owner != hc || hostclock_cs_fed_seq == clk->seq_count)
+		goto out;
+	hostclock_cs_fed_seq = clk->seq_count;
+
+	if (!hostclock_cs_registered) {
+		hostclock_line_start(&line, rdtsc_ordered(), ktime_get_raw_ns(), mult);
+		hostclock_cs_publish(&line);
+		hostclock_clocksource.rating = hostclock_cs_rating;
+		ret = clocksource_register_hz(&hostclock_clocksource, NSEC_PER_SEC);
+		if (ret)
+			dev_err(hc->dev, "clocksource registration failed: %d\n", ret);
+		else
+			hostclock_cs_registered = true;
+		goto out;
+	}
+
+	line = *hostclock_cs_line(READ_ONCE(hostclock_latch.seq));
+	if (line.mult != mult) {
+		/* where the readers are now, continued at the new rate */
+		hostclock_line_rebase(&line, rdtsc_ordered(), mult);
+		hostclock_cs_publish(&line);
+	}
+out:
+	mutex_unlock(&hostclock_cs_mutex);
+}
+
+/**
+ * hostclock_cs_forget() - an instance goes away
+ * @hc: the instance
+ *
+ * If it fed the clocksource, the line keeps its rate until another
+ * instance with a usable page feeds it.
+ */
+void hostclock_cs_forget(struct hostclock_dev *hc)
+{
+	mutex_lock(&hostclock_cs_mutex);
+	if (hostclock_cs_owner == hc)
+		hostclock_cs_owner = NULL;
+	mutex_unlock(&hostclock_cs_mutex);
+}
+
+/* TSC ticks of slack when matching a recovered TSC against its bracket. */
+#define HOSTCLOCK_CS_MATCH_SLACK	8
+
+/**
+ * hostclock_cs_tsc_of_snapshot() - the TSC behind a clocksource reading
+ * @cycles: what ktime_get_snapshot() read from the current clocksource
+ * @tsc_lo: TSC read just before the snapshot
+ * @tsc_hi: TSC read just after it
+ * @tsc: the TSC value the snapshot's times belong to
+ *
+ * The current clocksource is tsc (then @cycles is the TSC) or hostclock
+ * (then the line, inverted, gives it back), or neither. Whatever the
+ * answer, it must lie between the two TSC reads around the snapshot, or it
+ * is refused: that check, not a guess about which clocksource is current,
+ * makes it safe across a clocksource switch.
+ *
+ * Return: true if @tsc was found.
+ */
+bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64 *tsc)
+{
+	struct hostclock_line line;
+	unsigned int seq;
+
+	if (READ_ONCE(hostclock_cs_active)) {
+		seq = READ_ONCE(hostclock_latch.seq);
+		smp_rmb();	/* pairs with the writer's, as in read() */
+		line = *hostclock_cs_line(seq);
+		smp_rmb();	/* the copy is read before the re-check */
+		if (READ_ONCE(hostclock_latch.seq) == seq &&
+		    hostclock_line_tsc_at(&line, cycles, tsc) &&
+		    *tsc + HOSTCLOCK_CS_MATCH_SLACK >= tsc_lo &&
+		    *tsc <= tsc_hi + HOSTCLOCK_CS_MATCH_SLACK)
+			return true;
+	}
+	if (cycles >= tsc_lo && cycles <= tsc_hi) {
+		*tsc = cycles;
+		return true;
+	}
+	return false;
+}
+
+/**
+ * hostclock_cs_clamps() - readings the monotonic guard raised
+ *
+ * Return: the count since load.
+ */
+u64 hostclock_cs_clamps(void)
+{
+	return atomic64_read(&hostclock_cs_clamp_count);
+}
+
+int hostclock_cs_init(void)
+{
+	if (hostclock_cs_rating < 1 || hostclock_cs_rating > 499) {
+		pr_err("rating %d out of range 1..499\n", hostclock_cs_rating);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void hostclock_cs_exit(void)
+{
+	int ret;
+
+	mutex_lock(&hostclock_cs_mutex);
+	if (hostclock_cs_registered) {
+		/* switches the kernel to another clocksource first */
+		ret = clocksource_unregister(&hostclock_clocksource);
+		if (ret)
+			pr_err("clocksource still in use (%d)\n", ret);
+		hostclock_cs_registered = false;
+	}
+	hostclock_cs_owner = NULL;
+	mutex_unlock(&hostclock_cs_mutex);
+}

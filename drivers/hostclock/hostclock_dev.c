@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hostclock instances: one per shared page, whichever transport found it.
+ *
+ * A delayed work polls the page every hostclock_poll_ms: it takes a bounded
+ * snapshot, validates it, decides the instance's state, feeds the
+ * clocksource, and answers the agent's pairing requests. Everything read
+ * from the page is untrusted; every loop over it is bounded by the core's
+ * retry budget.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/idr.h>
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+
+#include "hostclock.h"
+
+static DEFINE_IDA(hostclock_ida);
+
+static const char * const hostclock_state_names[HOSTCLOCK_STATE_COUNT] = {
+	[HOSTCLOCK_STATE_SYNCHRONIZED] = "synchronized",
+	[HOSTCLOCK_STATE_FREERUNNING] = "freerunning",
+	[HOSTCLOCK_STATE_INITIALIZING] = "initializing",
+	[HOSTCLOCK_STATE_UNRELIABLE] = "unreliable",
+	[HOSTCLOCK_STATE_UNKNOWN] = "unknown",
+	[HOSTCLOCK_STATE_NO_CLOCK] = "no-clock",
+	[HOSTCLOCK_STATE_INVALID] = "invalid",
+	[HOSTCLOCK_STATE_STALE] = "stale",
+};
+
+/**
+ * hostclock_state_name() - stable name of a state, for logs and sysfs
+ * @state: HOSTCLOCK_STATE_*
+ *
+ * Return: the name, or "?" for a value out of range.
+ */
+const char *hostclock_state_name(enum hostclock_state state)
+{
+	if ((unsigned int)state >= HOSTCLOCK_STATE_COUNT)
+		return "?";
+	return hostclock_state_names[state];
+}
+
+/* Bounds on the agent's claimed update interval, when judging staleness. */
+#define HOSTCLOCK_INTERVAL_MIN_NS	(10 * NSEC_PER_MSEC)
+#define HOSTCLOCK_INTERVAL_MAX_NS	(60 * NSEC_PER_SEC)
+
+/*
+ * How long a page may go without a new generation before it is stale:
+ * three of the agent's update intervals and a second of slack. Without an
+ * extension page (an ACPI VMCLOCK device) nobody promises updates, so a
+ * page never goes stale.
+ */
+static unsigned long hostclock_stale_after(const struct hostclock_dev *hc)
+{
+	u64 ns;
+
+	if (!hc->ext)
+		return MAX_JIFFY_OFFSET;
+	ns = le64_to_cpu(READ_ONCE(hc->ext->update_interval_ns));
+	ns = clamp_t(u64, ns, HOSTCLOCK_INTERVAL_MIN_NS, HOSTCLOCK_INTERVAL_MAX_NS);
+	return nsecs_to_jiffies(3 * ns + NSEC_PER_SEC);
+}
+
+/* Is page 1 ours and consistent? Only then is its mailbox used. */
+static bool hostclock_ext_valid(const struct hostclock_ext *ext)
+{
+	return le32_to_cpu(READ_ONCE(ext->magic)) == HOSTCLOCK_EXT_MAGIC &&
+	       le16_to_cpu(READ_ONCE(ext->version)) == HOSTCLOCK_EXT_VERSION &&
+	       le16_to_cpu(READ_ONCE(ext->size)) >= sizeof(*ext);
+}
+
+static enum hostclock_state hostclock_status_state(u8 status)
+{
+	switch (status) {
+	case VMCLOCK_STATUS_SYNCHRONIZED:
+		return HOSTCLOCK_STATE_SYNCHRONIZED;
+	case VMCLOCK_STATUS_FREERUNNING:
+		return HOSTCLOCK_STATE_FREERUNNING;
+	case VMCLOCK_STATUS_INITIALIZING:
+		return HOSTCLOCK_STATE_INITIALIZING;
+	case VMCLOCK_STATUS_UNRELIABLE:
+		return HOSTCLOCK_STATE_UNRELIABLE;
+	default:
+		return HOSTCLOCK_STATE_UNKNOWN;
+	}
+}
+
+/* Time can be served in these states only. */
+static bool hostclock_state_usable(enum hostclock_state state)
+{
+	return state == HOSTCLOCK_STATE_SYNCHRONIZED ||
+	       state == HOSTCLOCK_STATE_FREERUNNING;
+}
+
+/*
+ * One snapshot, validated. Returns HOSTCLOCK_OK, HOSTCLOCK_ERR_NO_COUNTER
+ * for a good page without a clock, or the failed check.
+ */
+static int hostclock_read_page(struct hostclock_dev *hc,
+			       struct hostclock_clock *clk, unsigned int *retries)
+{
+	int err;
+
+	err = hostclock_page_snapshot(hc->page, clk, HOSTCLOCK_READ_BUDGET, retries);
+	if (err)
+		return err;
+	return hostclock_clock_validate(clk, hc->region_size);
+}
+
+static void hostclock_poll_once(struct hostclock_dev *hc)
+{
+	struct hostclock_clock clk;
+	enum hostclock_state state, was;
+	unsigned int retries = 0;
+	bool fresh, feed = false;
+	int err;
+
+	err = hostclock_read_page(hc, &clk, &retries);
+
+	spin_lock_bh(&hc->lock);
+	hc->count.seq_retries += retries;
+	if (err == HOSTCLOCK_ERR_SEQ_TIMEOUT)
+		hc->count.read_timeouts++;
+
+	fresh = !err || err == HOSTCLOCK_ERR_NO_COUNTER;
+	if (fresh && clk.seq_count != hc->last_seq) {
+		hc->last_seq = clk.seq_count;
+		hc->last_change = jiffies;
+		hc->count.page_updates++;
+	}
+
+	if (err == HOSTCLOCK_ERR_NO_COUNTER)
+		state = clk.clock_status == VMCLOCK_STATUS_INITIALIZING ?
+			HOSTCLOCK_STATE_INITIALIZING : HOSTCLOCK_STATE_NO_CLOCK;
+	else if (err)
+		state = HOSTCLOCK_STATE_INVALID;
+	else if (time_after(jiffies, hc->last_change + hc->stale_after))
+		state = HOSTCLOCK_STATE_STALE;
+	else
+		state = hostclock_status_state(clk.clock_status);
+
+	if (state == HOSTCLOCK_STATE_INVALID && hc->state != HOSTCLOCK_STATE_INVALID)
+		hc->count.invalid_pages++;
+	if (!err) {
+		hc->clk = clk;
+		hc->have_clk = true;
+		feed = hostclock_state_usable(state);
+	}
+	was = hc->state;
+	hc->state = state;
+	hc->last_err = err;
+	spin_unlock_bh(&hc->lock);
+
+	if (state != was) {
+		if (state == HOSTCLOCK_STATE_INVALID)
+			dev_warn_ratelimited(hc->dev, "%s: page invalid (%s)\n",
+					     hc->name, hostclock_err_name(err));
+		else
+			dev_info_ratelimited(hc->dev, "%s: clock %s\n", hc->name,
+					     hostclock_state_name(state));
+	}
+	if (feed)
+		hostclock_cs_feed(hc, &clk);
+}
+
+static void hostclock_poll_work(struct work_struct *work)
+{
+	struct hostclock_dev *hc = container_of(to_delayed_work(work),
+						struct hostclock_dev, poll);
+
+	if (hc->ext && hostclock_ext_valid(hc->ext))
+		hc->stale_after = hostclock_stale_after(hc);
+	hostclock_poll_once(hc);
+	if (hc->ext && hostclock_ext_valid(hc->ext))
+		hostclock_pair_answer(hc);
+	schedule_delayed_work(&hc->poll, msecs_to_jiffies(hostclock_poll_ms));
+}
+
+/**
+ * hostclock_dev_time_at() - the host's time at a guest TSC value
+ * @hc: instance
+ * @tsc: guest TSC value
+ * @ts: the time, in the timescale of the module parameter
+ *
+ * Reads the page afresh. Fails rather than give a wrong time.
+ *
+ * Return: 0; -EAGAIN when the host kept the page busy beyond the retry
+ * budget; -ENODATA when there is no usable clock (invalid, stale, no
+ * counter, status unreliable, unknown or initializing) or the time cannot
+ * be expressed in the timescale asked for.
+ */
+int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc,
+			  struct timespec64 *ts)
+{
+	struct hostclock_clock clk;
+	struct hostclock_time t;
+	enum hostclock_state state;
+	int err;
+
+	err = hostclock_read_page(hc, &clk, NULL);
+	if (err == HOSTCLOCK_ERR_SEQ_TIMEOUT)
+		return -EAGAIN;
+	if (err)
+		return -ENODATA;
+
+	spin_lock_bh(&hc->lock);
+	state = hc->state;
+	spin_unlock_bh(&hc->lock);
+	/* the poller judges staleness; the fresh page judges its status */
+	if (state == HOSTCLOCK_STATE_STALE ||
+	    !hostclock_state_usable(hostclock_status_state(clk.clock_status)))
+		return -ENODATA;
+
+	err = hostclock_counter_to_timescale(&clk, tsc, hostclock_timescale, &t);
+	if (err || t.sec > (u64)TIME64_MAX)
+		return -ENODATA;
+	ts->tv_sec = (time64_t)t.sec;
+	ts->tv_nsec = t.nsec;
+	return 0;
+}
+
+/**
+ * hostclock_dev_create() - a new instance on a mapped page
+ * @dev: the device that found it; devres-managed mappings stay with it
+ * @page: page 0, mapped
+ * @region_size: bytes mapped from @page on
+ * @ext: page 1, mapped read-write, or NULL
+ *
+ * Polls the page once before returning, so the instance starts with a
+ * state, and registers its PTP clock.
+ *
+ * Return: the instance or an ERR_PTR().
+ */
+struct hostclock_dev *hostclock_dev_create(struct device *dev,
+					   const struct vmclock_abi *page,
+					   size_t region_size,
+					   struct hostclock_ext *ext)
+{
+	struct hostclock_dev *hc;
+	int ret;
+
+	hc = kzalloc(sizeof(*hc), GFP_KERNEL);
+	if (!hc)
+		return ERR_PTR(-ENOMEM);
+	hc->id = ida_alloc(&hostclock_ida, GFP_KERNEL);
+	if (hc->id < 0) {
+		ret = hc->id;
+		kfree(hc);
+		return ERR_PTR(ret);
+	}
+	snprintf(hc->name, sizeof(hc->name), "hostclock%d", hc->id);
+	hc->dev = dev;
+	hc->page = page;
+	hc->region_size = region_size;
+	hc->ext = ext;
+	spin_lock_init(&hc->lock);
+	hc->state = HOSTCLOCK_STATE_UNKNOWN;
+	hc->last_change = jiffies;
+	hc->stale_after = hostclock_stale_after(hc);
+	if (ext)
+		hc->pair_seq = le32_to_cpu(READ_ONCE(ext->mailbox.guest_seq));
+	INIT_DELAYED_WORK(&hc->poll, hostclock_poll_work);
+
+	hostclock_poll_once(hc);
+	ret = hostclock_ptp_register(hc);
+	if (ret) {
+		hostclock_cs_forget(hc);
+		ida_free(&hostclock_ida, hc->id);
+		kfree(hc);
+		return ERR_PTR(ret);
+	}
+	schedule_delayed_work(&hc->poll, 0);
+	dev_info(dev, "%s: %s page, clock %s%s%s\n", hc->name,
+		 ext ? "hostclock" : "VMCLOCK", hostclock_state_name(hc->state),
+		 hc->last_err ? ": " : "",
+		 hc->last_err ? hostclock_err_name(hc->last_err) : "");
+	return hc;
+}
+
+/**
+ * hostclock_dev_destroy() - stop an instance and free it
+ * @hc: instance
+ *
+ * The PTP clock goes first (open file descriptors then get -ENODEV), then
+ * the poller, then the clocksource forgets the instance; after this returns
+ * nothing touches the page.
+ */
+void hostclock_dev_destroy(struct hostclock_dev *hc)
+{
+	hostclock_ptp_unregister(hc);
+	cancel_delayed_work_sync(&hc->poll);
+	hostclock_cs_forget(hc);
+	ida_free(&hostclock_ida, hc->id);
+	kfree(hc);
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The PTP clock of an instance: the host's time (UTC by default) at a guest
+ * TSC value, read-only, for chrony's "refclock PHC" and phc2sys.
+ *
+ * Both precise paths rest on one ktime_get_snapshot(), which reads the
+ * current clocksource exactly once: the TSC behind that read is recovered
+ * (it is the reading itself when tsc is current, the line inverted when
+ * hostclock is) and checked against two TSC reads around the snapshot. So
+ * PTP_SYS_OFFSET_PRECISE works whichever of the two is current, on every
+ * kernel, without get_device_system_crosststamp(), which from 6.9 refuses a
+ * module's clocksource. With another clocksource current, gettimex64
+ * brackets honestly and getcrosststamp says -EOPNOTSUPP.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ptp_clock_kernel.h>
+#include <linux/timekeeping.h>
+#include <asm/tsc.h>
+
+#include "hostclock.h"
+
+/* Snapshots tried before giving up on a clocksource switching under us. */
+#define HOSTCLOCK_PTP_TRIES	3
+
+static struct hostclock_dev *hostclock_ptp_dev(struct ptp_clock_info *info)
+{
+	return container_of(info, struct hostclock_dev, ptp_info);
+}
+
+/* One system snapshot and the TSC value it was taken at. */
+static bool hostclock_ptp_snapshot(struct system_time_snapshot *snap, u64 *tsc)
+{
+	unsigned int i;
+	u64 lo, hi;
+
+	for (i = 0; i < HOSTCLOCK_PTP_TRIES; i++) {
+		lo = rdtsc_ordered();
+		ktime_get_snapshot(snap);
+		hi = rdtsc_ordered();
+		if (hostclock_cs_tsc_of_snapshot(snap->cycles, lo, hi, tsc))
+			return true;
+	}
+	return false;
+}
+
+/* The system time a zero-width bracket can give, or false. */
+static bool hostclock_ptp_snapshot_time(struct ptp_system_timestamp *sts,
+					const struct system_time_snapshot *snap,
+					struct timespec64 *ts)
+{
+#ifdef HOSTCLOCK_HAVE_STS_CLOCKID
+	switch (sts->clockid) {
+	case CLOCK_REALTIME:
+		break;
+	case CLOCK_MONOTONIC_RAW:
+		*ts = ktime_to_timespec64(snap->raw);
+		return true;
+	default:
+		return false;	/* the snapshot has no CLOCK_MONOTONIC */
+	}
+#endif
+	*ts = ktime_to_timespec64(snap->real);
+	return true;
+}
+
+static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
+				  struct timespec64 *ts,
+				  struct ptp_system_timestamp *sts)
+{
+	struct hostclock_dev *hc = hostclock_ptp_dev(info);
+	struct system_time_snapshot snap;
+	struct timespec64 sys;
+	u64 tsc;
+	int ret;
+
+	if (sts && hostclock_ptp_snapshot(&snap, &tsc) &&
+	    hostclock_ptp_snapshot_time(sts, &snap, &sys)) {
+		/* system time and device time from the same counter read */
+		ret = hostclock_dev_time_at(hc, tsc, ts);
+		if (ret)
+			return ret;
+		sts->pre_ts = sys;
+		sts->post_ts = sys;
+		return 0;
+	}
+
+	ptp_read_system_prets(sts);
+	tsc = rdtsc_ordered();
+	ptp_read_system_postts(sts);
+	return hostclock_dev_time_at(hc, tsc, ts);
+}
+
+static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
+					struct system_device_crosststamp *xt)
+{
+	struct hostclock_dev *hc = hostclock_ptp_dev(info);
+	struct system_time_snapshot snap;
+	struct timespec64 ts;
+	u64 tsc;
+	int ret;
+
+	if (!hostclock_ptp_snapshot(&snap, &tsc)) {
+		spin_lock_bh(&hc->lock);
+		hc->count.crosststamp_failures++;
+		spin_unlock_bh(&hc->lock);
+		return -EOPNOTSUPP;
+	}
+	ret = hostclock_dev_time_at(hc, tsc, &ts);
+	if (ret)
+		return ret;
+	xt->device = timespec64_to_ktime(ts);
+	xt->sys_realtime = snap.real;
+	xt->sys_monoraw = snap.raw;
+	return 0;
+}
+
+static int hostclock_ptp_settime(struct ptp_clock_info *info,
+				 const struct timespec64 *ts)
+{
+	return -EOPNOTSUPP;
+}
+
+static int hostclock_ptp_adjtime(struct ptp_clock_info *info, s64 delta)
+{
+	return -EOPNOTSUPP;
+}
+
+static int hostclock_ptp_adjfine(struct ptp_clock_info *info, long scaled_ppm)
+{
+	return -EOPNOTSUPP;
+}
+
+static int hostclock_ptp_enable(struct ptp_clock_info *info,
+				struct ptp_clock_request *rq, int on)
+{
+	return -EOPNOTSUPP;
+}
+
+static const struct ptp_clock_info hostclock_ptp_template = {
+	.owner		= THIS_MODULE,
+	.name		= "hostclock",
+	.max_adj	= 0,
+	.gettimex64	= hostclock_ptp_gettimex,
+	.getcrosststamp	= hostclock_ptp_getcrosststamp,
+	.settime64	= hostclock_ptp_settime,
+	.adjtime	= hostclock_ptp_adjtime,
+	.adjfine	= hostclock_ptp_adjfine,
+	.enable		= hostclock_ptp_enable,
+};
+
+/**
+ * hostclock_ptp_register() - give an instance its /dev/ptpN
+ * @hc: instance
+ *
+ * Return: 0, or a negative errno. A kernel without PTP support gives no
+ * clock and 0.
+ */
+int hostclock_ptp_register(struct hostclock_dev *hc)
+{
+	struct ptp_clock *ptp;
+
+	hc->ptp_info = hostclock_ptp_template;
+	ptp = ptp_clock_register(&hc->ptp_info, hc->dev);
+	if (IS_ERR(ptp)) {
+		dev_err(hc->dev, "%s: PTP clock registration failed: %ld\n",
+			hc->name, PTR_ERR(ptp));
+		return PTR_ERR(ptp);
+	}
+	hc->ptp = ptp;
+	if (ptp)
+		dev_info(hc->dev, "%s: PTP clock ptp%d\n", hc->name,
+			 ptp_clock_index(ptp));
+	return 0;
+}
+
+/**
+ * hostclock_ptp_unregister() - remove an instance's PTP clock
+ * @hc: instance
+ *
+ * Waits for reads in progress; file descriptors still open get -ENODEV
+ * from then on.
+ */
+void hostclock_ptp_unregister(struct hostclock_dev *hc)
+{
+	if (hc->ptp)
+		ptp_clock_unregister(hc->ptp);
+	hc->ptp = NULL;
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hc-ptp-check: one PTP clock operation, its result as numbers, for the
+ * guest scenarios.
+ *
+ * usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps
+ *
+ * get       the clock's time, and CLOCK_REALTIME right after
+ * precise   PTP_SYS_OFFSET_PRECISE: device - realtime
+ * extended  PTP_SYS_OFFSET_EXTENDED with N samples: the narrowest
+ *           bracket's width and device - bracket middle
+ * basic     PTP_SYS_OFFSET with N samples, likewise
+ * settime   clock_settime(); prints the errno name
+ * adjfreq   clock_adjtime(ADJ_FREQUENCY); prints the errno name
+ *
+ * Exit status 0 on success (settime: when refused with EOPNOTSUPP;
+ * adjfreq: EOPNOTSUPP or ERANGE), 1 otherwise; the errno name is printed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ptp_clock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FD_TO_CLOCKID(fd)	((~(clockid_t)(fd) << 3) | 3)
+
+static long long pct_ns(const struct ptp_clock_time *t)
+{
+	return t->sec * 1000000000LL + t->nsec;
+}
+
+static int fail(const char *what)
+{
+	printf("%s: errno=%s\n", what, strerrorname_np(errno) ?: "?");
+	return 1;
+}
+
+/* Refused as a read-only clock should be: EOPNOTSUPP, or @also. */
+static int refused(int ret, const char *what, int also)
+{
+	if (!ret) {
+		printf("%s: accepted\n", what);
+		return 1;
+	}
+	printf("%s: errno=%s\n", what, strerrorname_np(errno) ?: "?");
+	return errno == EOPNOTSUPP || errno == also ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	int fd, n = argc > 3 ? atoi(argv[3]) : 10, i;
+	struct timespec ts, rt;
+	clockid_t clk;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps\n");
+		return 1;
+	}
+	fd = open(argv[1], O_RDWR);
+	if (fd < 0)
+		return fail("open");
+	clk = FD_TO_CLOCKID(fd);
+
+	if (!strcmp(argv[2], "get")) {
+		if (clock_gettime(clk, &ts))
+			return fail("get");
+		clock_gettime(CLOCK_REALTIME, &rt);
+		printf("phc_ns=%lld realtime_ns=%lld\n",
+		       ts.tv_sec * 1000000000LL + ts.tv_nsec,
+		       rt.tv_sec * 1000000000LL + rt.tv_nsec);
+		return 0;
+	}
+	if (!strcmp(argv[2], "precise")) {
+		struct ptp_sys_offset_precise p;
+
+		memset(&p, 0, sizeof(p));
+		if (ioctl(fd, PTP_SYS_OFFSET_PRECISE, &p))
+			return fail("precise");
+		printf("device_minus_realtime_ns=%lld\n", pct_ns(&p.device) - pct_ns(&p.sys_realtime));
+		return 0;
+	}
+	if (!strcmp(argv[2], "extended") || !strcmp(argv[2], "basic")) {
+		long long best_w = -1, best_off = 0;
+
+		if (n < 1 || n > PTP_MAX_SAMPLES)
+			n = PTP_MAX_SAMPLES;
+		if (argv[2][0] == 'e') {
+			struct ptp_sys_offset_extended e;
+
+			memset(&e, 0, sizeof(e));
+			e.n_samples = n;
+			if (ioctl(fd, PTP_SYS_OFFSET_EXTENDED, &e))
+				return fail("extended");
+			for (i = 0; i < n; i++) {
+				long long a = pct_ns(&e.ts[i][0]), d = pct_ns(&e.ts[i][1]);
+				long long b = pct_ns(&e.ts[i][2]);
+
+				if (best_w < 0 || b - a < best_w) {
+					best_w = b - a;
+					best_off = d - (a + (b - a) / 2);
+				}
+			}
+		} else {
+			struct ptp_sys_offset s;
+
+			memset(&s, 0, sizeof(s));
+			s.n_samples = n;
+			if (ioctl(fd, PTP_SYS_OFFSET, &s))
+				return fail("basic");
+			for (i = 0; i < n; i++) {
+				long long a = pct_ns(&s.ts[2 * i]), d = pct_ns(&s.ts[2 * i + 1]);
+				long long b = pct_ns(&s.ts[2 * i + 2]);
+
+				if (best_w < 0 || b - a < best_w) {
+					best_w = b - a;
+					best_off = d - (a + (b - a) / 2);
+				}
+			}
+		}
+		printf("bracket_ns=%lld device_minus_realtime_ns=%lld\n", best_w, best_off);
+		return 0;
+	}
+	if (!strcmp(argv[2], "settime")) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		return refused(clock_settime(clk, &ts), "settime", EOPNOTSUPP);
+	}
+	if (!strcmp(argv[2], "adjfreq")) {
+		struct timex tx = { .modes = ADJ_FREQUENCY, .freq = 65536 };
+
+		/* max_adj is 0, so the PTP core itself says ERANGE */
+		return refused(clock_adjtime(clk, &tx) < 0 ? -1 : 0, "adjfreq", ERANGE);
+	}
+	if (!strcmp(argv[2], "caps")) {
+		struct ptp_clock_caps caps;
+
+		memset(&caps, 0, sizeof(caps));
+		if (ioctl(fd, PTP_CLOCK_GETCAPS, &caps))
+			return fail("caps");
+		printf("max_adj=%d cross_timestamping=%d n_pins=%d\n",
+		       caps.max_adj, caps.cross_timestamping, caps.n_pins);
+		return 0;
+	}
+	fprintf(stderr, "hc-ptp-check: unknown operation %s\n", argv[2]);
+	return 1;
+}
