@@ -15,19 +15,6 @@
 #include "hostclock/core.h"
 #include "hostclock/ext_abi.h"
 
-/* What an instance can say about its clock; names in hostclock_state_name(). */
-enum hostclock_state {
-	HOSTCLOCK_STATE_SYNCHRONIZED,
-	HOSTCLOCK_STATE_FREERUNNING,
-	HOSTCLOCK_STATE_INITIALIZING,
-	HOSTCLOCK_STATE_UNRELIABLE,
-	HOSTCLOCK_STATE_UNKNOWN,
-	HOSTCLOCK_STATE_NO_CLOCK,	/* a valid page without a counter */
-	HOSTCLOCK_STATE_INVALID,	/* validation failed; see last_err */
-	HOSTCLOCK_STATE_STALE,		/* the agent stopped updating */
-	HOSTCLOCK_STATE_COUNT
-};
-
 /**
  * struct hostclock_counters - what an instance has seen; never reset
  * @page_updates: new page generations seen by the poller
@@ -109,7 +96,6 @@ struct hostclock_dev *hostclock_dev_create(struct device *dev,
 					   size_t region_size,
 					   struct hostclock_ext *ext);
 void hostclock_dev_destroy(struct hostclock_dev *hc);
-const char *hostclock_state_name(enum hostclock_state state);
 int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc,
 			  struct timespec64 *ts);
 

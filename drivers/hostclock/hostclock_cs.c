@@ -219,9 +219,6 @@ void hostclock_cs_forget(struct hostclock_dev *hc)
 	mutex_unlock(&hostclock_cs_mutex);
 }
 
-/* TSC ticks of slack when matching a recovered TSC against its bracket. */
-#define HOSTCLOCK_CS_MATCH_SLACK	8
-
 /**
  * hostclock_cs_tsc_of_snapshot() - the TSC behind a clocksource reading
  * @cycles: what ktime_get_snapshot() read from the current clocksource
@@ -229,11 +226,8 @@ void hostclock_cs_forget(struct hostclock_dev *hc)
  * @tsc_hi: TSC read just after it
  * @tsc: the TSC value the snapshot's times belong to
  *
- * The current clocksource is tsc (then @cycles is the TSC) or hostclock
- * (then the line, inverted, gives it back), or neither. Whatever the
- * answer, it must lie between the two TSC reads around the snapshot, or it
- * is refused: that check, not a guess about which clocksource is current,
- * makes it safe across a clocksource switch.
+ * See hostclock_snapshot_tsc(); the line is offered only while hostclock
+ * is the current clocksource.
  *
  * Return: true if @tsc was found.
  */
@@ -247,17 +241,10 @@ bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64 *tsc)
 		smp_rmb();	/* pairs with the writer's, as in read() */
 		line = *hostclock_cs_line(seq);
 		smp_rmb();	/* the copy is read before the re-check */
-		if (READ_ONCE(hostclock_latch.seq) == seq &&
-		    hostclock_line_tsc_at(&line, cycles, tsc) &&
-		    *tsc + HOSTCLOCK_CS_MATCH_SLACK >= tsc_lo &&
-		    *tsc <= tsc_hi + HOSTCLOCK_CS_MATCH_SLACK)
-			return true;
+		if (READ_ONCE(hostclock_latch.seq) == seq)
+			return hostclock_snapshot_tsc(&line, cycles, tsc_lo, tsc_hi, tsc);
 	}
-	if (cycles >= tsc_lo && cycles <= tsc_hi) {
-		*tsc = cycles;
-		return true;
-	}
-	return false;
+	return hostclock_snapshot_tsc(NULL, cycles, tsc_lo, tsc_hi, tsc);
 }
 
 /**

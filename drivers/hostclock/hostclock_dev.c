@@ -18,30 +18,6 @@
 
 static DEFINE_IDA(hostclock_ida);
 
-static const char * const hostclock_state_names[HOSTCLOCK_STATE_COUNT] = {
-	[HOSTCLOCK_STATE_SYNCHRONIZED] = "synchronized",
-	[HOSTCLOCK_STATE_FREERUNNING] = "freerunning",
-	[HOSTCLOCK_STATE_INITIALIZING] = "initializing",
-	[HOSTCLOCK_STATE_UNRELIABLE] = "unreliable",
-	[HOSTCLOCK_STATE_UNKNOWN] = "unknown",
-	[HOSTCLOCK_STATE_NO_CLOCK] = "no-clock",
-	[HOSTCLOCK_STATE_INVALID] = "invalid",
-	[HOSTCLOCK_STATE_STALE] = "stale",
-};
-
-/**
- * hostclock_state_name() - stable name of a state, for logs and sysfs
- * @state: HOSTCLOCK_STATE_*
- *
- * Return: the name, or "?" for a value out of range.
- */
-const char *hostclock_state_name(enum hostclock_state state)
-{
-	if ((unsigned int)state >= HOSTCLOCK_STATE_COUNT)
-		return "?";
-	return hostclock_state_names[state];
-}
-
 /* Bounds on the agent's claimed update interval, when judging staleness. */
 #define HOSTCLOCK_INTERVAL_MIN_NS	(10 * NSEC_PER_MSEC)
 #define HOSTCLOCK_INTERVAL_MAX_NS	(60 * NSEC_PER_SEC)
@@ -69,29 +45,6 @@ static bool hostclock_ext_valid(const struct hostclock_ext *ext)
 	return le32_to_cpu(READ_ONCE(ext->magic)) == HOSTCLOCK_EXT_MAGIC &&
 	       le16_to_cpu(READ_ONCE(ext->version)) == HOSTCLOCK_EXT_VERSION &&
 	       le16_to_cpu(READ_ONCE(ext->size)) >= sizeof(*ext);
-}
-
-static enum hostclock_state hostclock_status_state(u8 status)
-{
-	switch (status) {
-	case VMCLOCK_STATUS_SYNCHRONIZED:
-		return HOSTCLOCK_STATE_SYNCHRONIZED;
-	case VMCLOCK_STATUS_FREERUNNING:
-		return HOSTCLOCK_STATE_FREERUNNING;
-	case VMCLOCK_STATUS_INITIALIZING:
-		return HOSTCLOCK_STATE_INITIALIZING;
-	case VMCLOCK_STATUS_UNRELIABLE:
-		return HOSTCLOCK_STATE_UNRELIABLE;
-	default:
-		return HOSTCLOCK_STATE_UNKNOWN;
-	}
-}
-
-/* Time can be served in these states only. */
-static bool hostclock_state_usable(enum hostclock_state state)
-{
-	return state == HOSTCLOCK_STATE_SYNCHRONIZED ||
-	       state == HOSTCLOCK_STATE_FREERUNNING;
 }
 
 /*
@@ -131,15 +84,8 @@ static void hostclock_poll_once(struct hostclock_dev *hc)
 		hc->count.page_updates++;
 	}
 
-	if (err == HOSTCLOCK_ERR_NO_COUNTER)
-		state = clk.clock_status == VMCLOCK_STATUS_INITIALIZING ?
-			HOSTCLOCK_STATE_INITIALIZING : HOSTCLOCK_STATE_NO_CLOCK;
-	else if (err)
-		state = HOSTCLOCK_STATE_INVALID;
-	else if (time_after(jiffies, hc->last_change + hc->stale_after))
-		state = HOSTCLOCK_STATE_STALE;
-	else
-		state = hostclock_status_state(clk.clock_status);
+	state = hostclock_state_of(err, clk.clock_status,
+				   time_after(jiffies, hc->last_change + hc->stale_after));
 
 	if (state == HOSTCLOCK_STATE_INVALID && hc->state != HOSTCLOCK_STATE_INVALID)
 		hc->count.invalid_pages++;
@@ -209,8 +155,8 @@ int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc,
 	state = hc->state;
 	spin_unlock_bh(&hc->lock);
 	/* the poller judges staleness; the fresh page judges its status */
-	if (state == HOSTCLOCK_STATE_STALE ||
-	    !hostclock_state_usable(hostclock_status_state(clk.clock_status)))
+	if (!hostclock_state_usable(hostclock_state_of(err, clk.clock_status,
+						       state == HOSTCLOCK_STATE_STALE)))
 		return -ENODATA;
 
 	err = hostclock_counter_to_timescale(&clk, tsc, hostclock_timescale, &t);

@@ -167,4 +167,26 @@ void hostclock_line_rebase(struct hostclock_line *line, u64 tsc, u64 mult);
 bool hostclock_line_tsc_at(const struct hostclock_line *line, u64 ns, u64 *tsc);
 u64 hostclock_monotonic_guard(u64 *last, u64 ns, bool *clamped);
 
+/*
+ * What a driver instance can say about its clock. The names (for logs and
+ * sysfs) come from hostclock_state_name().
+ */
+enum hostclock_state {
+	HOSTCLOCK_STATE_SYNCHRONIZED,
+	HOSTCLOCK_STATE_FREERUNNING,
+	HOSTCLOCK_STATE_INITIALIZING,
+	HOSTCLOCK_STATE_UNRELIABLE,
+	HOSTCLOCK_STATE_UNKNOWN,
+	HOSTCLOCK_STATE_NO_CLOCK,	/* a valid page without a counter */
+	HOSTCLOCK_STATE_INVALID,	/* validation failed */
+	HOSTCLOCK_STATE_STALE,		/* the agent stopped updating */
+	HOSTCLOCK_STATE_COUNT
+};
+
+const char *hostclock_state_name(enum hostclock_state state);
+enum hostclock_state hostclock_state_of(int err, u8 clock_status, bool stale);
+bool hostclock_state_usable(enum hostclock_state state);
+bool hostclock_snapshot_tsc(const struct hostclock_line *line, u64 cycles,
+			    u64 tsc_lo, u64 tsc_hi, u64 *tsc);
+
 #endif /* _HOSTCLOCK_CORE_H */

@@ -241,6 +241,156 @@ bool hc_check_convert(const struct hc_convert_vector *v, char *msg)
 	return true;
 }
 
+#define HC_2017		1483228800ULL	/* 2017-01-01, after a +1 s leap */
+#define HC_2015_07	1435708800ULL	/* 2015-07-01, after a +1 s leap */
+#define HC_UTC		VMCLOCK_TIME_UTC
+#define HC_TAI		VMCLOCK_TIME_TAI
+#define HC_PRE_POS	VMCLOCK_LEAP_PRE_POS
+#define HC_PRE_NEG	VMCLOCK_LEAP_PRE_NEG
+
+const struct hc_leap_vector hc_leap_vectors[] = {
+	{ "+1: 23:59:59 repeats", HC_2017 - 1, HC_UTC, 0, HC_PRE_POS, 1,
+	  HOSTCLOCK_TS_UTC, HC_2017 - 1 },
+	{ "+1: a second later", HC_2017 - 1, HC_UTC, 0, HC_PRE_POS, 2,
+	  HOSTCLOCK_TS_UTC, HC_2017 },
+	{ "+1: end of June", HC_2015_07 - 1, HC_UTC, 0, HC_PRE_POS, 1,
+	  HOSTCLOCK_TS_UTC, HC_2015_07 - 1 },
+	{ "+1 announced, not a month's end", HC_2017 - 86401, HC_UTC, 0, HC_PRE_POS, 1,
+	  HOSTCLOCK_TS_UTC, HC_2017 - 86400 },
+	{ "+1: before midnight unchanged", HC_2017 - 2, HC_UTC, 0, HC_PRE_POS, 1,
+	  HOSTCLOCK_TS_UTC, HC_2017 - 1 },
+	{ "+1: TAI counts on", HC_2017 - 1, HC_UTC, 36, HC_PRE_POS, 1,
+	  HOSTCLOCK_TS_TAI, HC_2017 + 36 },
+	{ "+1: TAI page read as UTC", HC_2017 - 1 + 36, HC_TAI, 36, HC_PRE_POS, 1,
+	  HOSTCLOCK_TS_UTC, HC_2017 - 1 },
+	{ "+1 in progress: the page repeats already", HC_2017 - 1, HC_UTC, 0,
+	  VMCLOCK_LEAP_POS, 1, HOSTCLOCK_TS_UTC, HC_2017 },
+	{ "+1 passed", HC_2017, HC_UTC, 0, VMCLOCK_LEAP_POST_POS, 1,
+	  HOSTCLOCK_TS_UTC, HC_2017 + 1 },
+	{ "-1: 23:59:59 is skipped", HC_2017 - 2, HC_UTC, 0, HC_PRE_NEG, 1,
+	  HOSTCLOCK_TS_UTC, HC_2017 },
+	{ "-1: before it unchanged", HC_2017 - 3, HC_UTC, 0, HC_PRE_NEG, 1,
+	  HOSTCLOCK_TS_UTC, HC_2017 - 2 },
+	{ "no leap announced", HC_2017 - 1, HC_UTC, 0, VMCLOCK_LEAP_NONE, 1,
+	  HOSTCLOCK_TS_UTC, HC_2017 },
+};
+
+const unsigned int hc_leap_vector_count = ARRAY_SIZE(hc_leap_vectors);
+
+bool hc_check_leap(const struct hc_leap_vector *v, char *msg)
+{
+	struct hostclock_clock clk;
+	struct hostclock_time t = { 0, 0 };
+	int got;
+
+	hc_good_clock(&clk);
+	clk.time_sec = v->time_sec;
+	clk.time_frac_sec = 1ULL << 63;
+	clk.counter_period_frac_sec = HC_TICK_2_32;
+	clk.counter_period_shift = 0;
+	clk.time_type = v->time_type;
+	clk.leap_indicator = v->leap;
+	if (v->tai) {
+		clk.flags |= VMCLOCK_FLAG_TAI_OFFSET_VALID;
+		clk.tai_offset_sec = v->tai;
+	}
+	got = hostclock_counter_to_timescale(&clk, clk.counter_value +
+					     ((u64)v->delta_sec << 32), v->want, &t);
+	if (got || t.sec != v->sec || t.nsec != 500000000)
+		return hc_fail(msg, "expected %llu.5, got %s %llu.%09u",
+			       (unsigned long long)v->sec, hostclock_err_name(got),
+			       (unsigned long long)t.sec, t.nsec);
+	return true;
+}
+
+#define HC_S(x)	HOSTCLOCK_STATE_##x
+#define HC_ST(x)	VMCLOCK_STATUS_##x
+
+const struct hc_state_vector hc_state_vectors[] = {
+	{ "synchronized", 0, HC_ST(SYNCHRONIZED), false, HC_S(SYNCHRONIZED), true },
+	{ "freerunning", 0, HC_ST(FREERUNNING), false, HC_S(FREERUNNING), true },
+	{ "unreliable", 0, HC_ST(UNRELIABLE), false, HC_S(UNRELIABLE), false },
+	{ "unknown", 0, HC_ST(UNKNOWN), false, HC_S(UNKNOWN), false },
+	{ "status out of range", 0, 77, false, HC_S(UNKNOWN), false },
+	{ "stale beats synchronized", 0, HC_ST(SYNCHRONIZED), true, HC_S(STALE), false },
+	{ "no counter, initializing", HOSTCLOCK_ERR_NO_COUNTER, HC_ST(INITIALIZING), false,
+	  HC_S(INITIALIZING), false },
+	{ "no counter, synchronized", HOSTCLOCK_ERR_NO_COUNTER, HC_ST(SYNCHRONIZED), false,
+	  HC_S(NO_CLOCK), false },
+	{ "no counter, stale too", HOSTCLOCK_ERR_NO_COUNTER, HC_ST(UNKNOWN), true,
+	  HC_S(NO_CLOCK), false },
+	{ "bad magic", HOSTCLOCK_ERR_BAD_MAGIC, HC_ST(SYNCHRONIZED), false, HC_S(INVALID), false },
+	{ "seq stuck odd", HOSTCLOCK_ERR_SEQ_TIMEOUT, HC_ST(SYNCHRONIZED), false,
+	  HC_S(INVALID), false },
+	{ "zero period", HOSTCLOCK_ERR_ZERO_PERIOD, HC_ST(SYNCHRONIZED), true,
+	  HC_S(INVALID), false },
+};
+
+const unsigned int hc_state_vector_count = ARRAY_SIZE(hc_state_vectors);
+
+bool hc_check_state(const struct hc_state_vector *v, char *msg)
+{
+	enum hostclock_state got = hostclock_state_of(v->err, v->status, v->stale);
+
+	if (got != v->state || hostclock_state_usable(got) != v->usable)
+		return hc_fail(msg, "expected %s (usable %d), got %s (usable %d)",
+			       hostclock_state_name(v->state), v->usable,
+			       hostclock_state_name(got), hostclock_state_usable(got));
+	return true;
+}
+
+bool hc_check_state_names(char *msg)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < HOSTCLOCK_STATE_COUNT; i++) {
+		const char *a = hostclock_state_name(i);
+
+		if (!a || !strcmp(a, "?"))
+			return hc_fail(msg, "state %u has no name", i);
+		for (j = 0; j < i; j++)
+			if (!strcmp(a, hostclock_state_name(j)))
+				return hc_fail(msg, "states %u and %u share '%s'", j, i, a);
+	}
+	if (strcmp(hostclock_state_name(HOSTCLOCK_STATE_COUNT), "?"))
+		return hc_fail(msg, "a state out of range has a name");
+	return true;
+}
+
+/*
+ * Which TSC a system snapshot was taken at, in each situation the PTP
+ * clock meets: tsc current, hostclock current, a switch between them while
+ * the PTP clock believed otherwise, and another clocksource current.
+ */
+bool hc_check_snapshot_tsc(char *msg)
+{
+	const u64 lo = 1ULL << 40, hi = lo + 3000, c = lo + 1234;
+	struct hostclock_line line;
+	u64 tsc, ns;
+
+	/* 2.5 GHz: 0.4 ns per tick */
+	hostclock_line_start(&line, lo - 1000000, 5ULL << 40,
+			     hostclock_period_to_mult(1ULL << 60, 5));
+	ns = hostclock_line_ns(&line, c);
+
+	if (!hostclock_snapshot_tsc(NULL, c, lo, hi, &tsc) || tsc != c)
+		return hc_fail(msg, "tsc current: no TSC, or not the reading itself");
+	if (!hostclock_snapshot_tsc(&line, ns, lo, hi, &tsc) ||
+	    tsc + 2 < c || tsc > c + 2)
+		return hc_fail(msg, "hostclock current: %llu for a read at %llu",
+			       (unsigned long long)tsc, (unsigned long long)c);
+	if (!hostclock_snapshot_tsc(&line, c, lo, hi, &tsc) || tsc != c)
+		return hc_fail(msg, "switched to tsc under a line: not the reading");
+	if (hostclock_snapshot_tsc(NULL, ns, lo, hi, &tsc))
+		return hc_fail(msg, "switched to hostclock unseen: a line value taken as TSC");
+	if (hostclock_snapshot_tsc(&line, 123456, lo, hi, &tsc) ||
+	    hostclock_snapshot_tsc(NULL, 123456, lo, hi, &tsc))
+		return hc_fail(msg, "another clocksource's reading accepted");
+	if (hostclock_snapshot_tsc(&line, hostclock_line_ns(&line, hi + 100000), lo, hi, &tsc))
+		return hc_fail(msg, "a line value read outside the bracket accepted");
+	return true;
+}
+
 #define HC_EST	VMCLOCK_FLAG_TIME_ESTERROR_VALID
 #define HC_MAX	VMCLOCK_FLAG_TIME_MAXERROR_VALID
 #define HC_PEST	VMCLOCK_FLAG_PERIOD_ESTERROR_VALID

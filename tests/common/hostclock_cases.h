@@ -66,6 +66,22 @@ extern const struct hc_convert_vector hc_convert_vectors[];
 extern const unsigned int hc_convert_vector_count;
 bool hc_check_convert(const struct hc_convert_vector *v, char *msg);
 
+/* Across an announced leap second: page at @time_sec + 0.5 s, +@delta_sec. */
+struct hc_leap_vector {
+	const char *name;
+	u64 time_sec;
+	u8 time_type;
+	s16 tai;		/* flagged valid when nonzero */
+	u8 leap;		/* leap_indicator */
+	s64 delta_sec;
+	enum hostclock_timescale want;
+	u64 sec;		/* expected; nsec is always 500000000 */
+};
+
+extern const struct hc_leap_vector hc_leap_vectors[];
+extern const unsigned int hc_leap_vector_count;
+bool hc_check_leap(const struct hc_leap_vector *v, char *msg);
+
 struct hc_error_vector {
 	const char *name;
 	u64 flags;
@@ -84,6 +100,21 @@ struct hc_error_vector {
 extern const struct hc_error_vector hc_error_vectors[];
 extern const unsigned int hc_error_vector_count;
 bool hc_check_error(const struct hc_error_vector *v, char *msg);
+
+struct hc_state_vector {
+	const char *name;
+	int err;
+	u8 status;
+	bool stale;
+	enum hostclock_state state;
+	bool usable;
+};
+
+extern const struct hc_state_vector hc_state_vectors[];
+extern const unsigned int hc_state_vector_count;
+bool hc_check_state(const struct hc_state_vector *v, char *msg);
+bool hc_check_state_names(char *msg);
+bool hc_check_snapshot_tsc(char *msg);
 
 bool hc_check_err_names(char *msg);
 bool hc_check_snapshot_roundtrip(char *msg);

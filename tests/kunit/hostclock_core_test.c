@@ -49,6 +49,18 @@ static const void *hc_convert_gen_params(const void *prev, char *desc)
 			      sizeof(hc_convert_vectors[0]), prev, desc);
 }
 
+static const void *hc_leap_gen_params(const void *prev, char *desc)
+{
+	return hc_next_vector(hc_leap_vectors, hc_leap_vector_count,
+			      sizeof(hc_leap_vectors[0]), prev, desc);
+}
+
+static const void *hc_state_gen_params(const void *prev, char *desc)
+{
+	return hc_next_vector(hc_state_vectors, hc_state_vector_count,
+			      sizeof(hc_state_vectors[0]), prev, desc);
+}
+
 static const void *hc_error_gen_params(const void *prev, char *desc)
 {
 	return hc_next_vector(hc_error_vectors, hc_error_vector_count,
@@ -69,6 +81,36 @@ static void hc_test_convert(struct kunit *test)
 
 	KUNIT_EXPECT_TRUE_MSG(test, hc_check_convert(test->param_value, msg),
 			      "%s", msg);
+}
+
+static void hc_test_leap(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_leap(test->param_value, msg),
+			      "%s", msg);
+}
+
+static void hc_test_state(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_state(test->param_value, msg),
+			      "%s", msg);
+}
+
+static void hc_test_state_names(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_state_names(msg), "%s", msg);
+}
+
+static void hc_test_snapshot_tsc(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_snapshot_tsc(msg), "%s", msg);
 }
 
 static void hc_test_error(struct kunit *test)
@@ -149,7 +191,16 @@ static struct kunit_case hostclock_page_cases[] = {
 
 static struct kunit_case hostclock_convert_cases[] = {
 	KUNIT_CASE_PARAM(hc_test_convert, hc_convert_gen_params),
+	KUNIT_CASE_PARAM(hc_test_leap, hc_leap_gen_params),
 	KUNIT_CASE_PARAM(hc_test_error, hc_error_gen_params),
+	{}
+};
+
+/* the driver's decisions: instance state, the TSC behind a snapshot */
+static struct kunit_case hostclock_driver_cases[] = {
+	KUNIT_CASE_PARAM(hc_test_state, hc_state_gen_params),
+	KUNIT_CASE(hc_test_state_names),
+	KUNIT_CASE(hc_test_snapshot_tsc),
 	{}
 };
 
@@ -168,13 +219,18 @@ static struct kunit_suite hostclock_convert_suite = {
 	.test_cases = hostclock_convert_cases,
 };
 
+static struct kunit_suite hostclock_driver_suite = {
+	.name = "hostclock_driver",
+	.test_cases = hostclock_driver_cases,
+};
+
 static struct kunit_suite hostclock_property_suite = {
 	.name = "hostclock_property",
 	.test_cases = hostclock_property_cases,
 };
 
 kunit_test_suites(&hostclock_page_suite, &hostclock_convert_suite,
-		  &hostclock_property_suite);
+		  &hostclock_driver_suite, &hostclock_property_suite);
 
 MODULE_DESCRIPTION("KUnit tests for hostclock's time core");
 MODULE_LICENSE("GPL");

@@ -35,6 +35,15 @@ void hc_suite_core(void)
 	for (i = 0; i < hc_convert_vector_count; i++)
 		hc_report("convert", hc_convert_vectors[i].name,
 			  hc_check_convert(&hc_convert_vectors[i], msg), msg);
+	for (i = 0; i < hc_leap_vector_count; i++)
+		hc_report("leap", hc_leap_vectors[i].name,
+			  hc_check_leap(&hc_leap_vectors[i], msg), msg);
+	for (i = 0; i < hc_state_vector_count; i++)
+		hc_report("state", hc_state_vectors[i].name,
+			  hc_check_state(&hc_state_vectors[i], msg), msg);
+	hc_report("state", "names unique and complete", hc_check_state_names(msg), msg);
+	hc_report("snapshot tsc", "every clocksource situation",
+		  hc_check_snapshot_tsc(msg), msg);
 	for (i = 0; i < hc_error_vector_count; i++)
 		hc_report("error", hc_error_vectors[i].name,
 			  hc_check_error(&hc_error_vectors[i], msg), msg);

@@ -74,6 +74,46 @@ int hostclock_counter_to_time(const struct hostclock_clock *clk, u64 counter,
 	return HOSTCLOCK_OK;
 }
 
+#define HOSTCLOCK_SEC_PER_DAY	86400ULL
+
+/*
+ * Is the UTC day starting at @day (days since 1970-01-01) the first of a
+ * month? Civil-from-days over 400-year eras; leap seconds come only at the
+ * end of a month.
+ */
+static bool hostclock_first_of_month(u64 day)
+{
+	u64 z = day + 719468;	/* days since 0000-03-01 */
+	u64 doe = z % 146097;	/* day of the 400-year era */
+	u64 yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	u64 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);	/* from March 1 */
+	u64 mp = (5 * doy + 2) / 153;
+
+	return doy - (153 * mp + 2) / 5 == 0;
+}
+
+/*
+ * A UTC time extrapolated from a page across a leap second the page
+ * announced: the page's own time is right, but counting on past the end of
+ * the month must repeat 23:59:59 (a positive leap, as the kernel's
+ * CLOCK_REALTIME does) or skip it (a negative one). @page_sec is the page's
+ * time in UTC. During the leap second itself (VMCLOCK_LEAP_POS) the page's
+ * time already repeats the second and nothing changes; TAI never changes.
+ */
+static void hostclock_leap_adjust_utc(const struct hostclock_clock *clk,
+				      u64 page_sec, struct hostclock_time *t)
+{
+	u64 end = (page_sec / HOSTCLOCK_SEC_PER_DAY + 1) * HOSTCLOCK_SEC_PER_DAY;
+
+	if (!hostclock_first_of_month(end / HOSTCLOCK_SEC_PER_DAY))
+		return;
+	if (clk->leap_indicator == VMCLOCK_LEAP_PRE_POS && t->sec >= end)
+		t->sec--;
+	else if (clk->leap_indicator == VMCLOCK_LEAP_PRE_NEG &&
+		 page_sec < end - 1 && t->sec >= end - 1)
+		t->sec++;
+}
+
 /**
  * hostclock_counter_to_timescale() - time at a counter value, in UTC or TAI
  * @clk: a validated page copy
@@ -83,7 +123,9 @@ int hostclock_counter_to_time(const struct hostclock_clock *clk, u64 counter,
  *
  * A page in one of UTC and TAI converts to the other through tai_offset_sec,
  * which must then be flagged valid. A page in an undefined epoch
- * (VMCLOCK_TIME_MONOTONIC) has no absolute time to give.
+ * (VMCLOCK_TIME_MONOTONIC) has no absolute time to give. A UTC result
+ * honours a leap second the page announces (leap_indicator PRE_POS or
+ * PRE_NEG) when the counter lies past the end of that month.
  *
  * Return: HOSTCLOCK_OK, HOSTCLOCK_ERR_NO_TIMESCALE, HOSTCLOCK_ERR_NO_TAI_OFFSET,
  * HOSTCLOCK_ERR_BAD_TIME_TYPE for an unknown @ts or page type, or an error of
@@ -108,8 +150,13 @@ int hostclock_counter_to_timescale(const struct hostclock_clock *clk,
 		return HOSTCLOCK_ERR_NO_TAI_OFFSET;
 
 	ret = hostclock_counter_to_time(clk, counter, t);
-	if (ret || clk->time_type == ts)
+	if (ret)
 		return ret;
+	if (clk->time_type == ts) {
+		if (ts == HOSTCLOCK_TS_UTC)
+			hostclock_leap_adjust_utc(clk, clk->time_sec, t);
+		return HOSTCLOCK_OK;
+	}
 
 	/* TAI = UTC + tai_offset_sec */
 	shift_sec = ts == HOSTCLOCK_TS_TAI ? clk->tai_offset_sec :
@@ -119,6 +166,9 @@ int hostclock_counter_to_timescale(const struct hostclock_clock *clk,
 	if (shift_sec > 0 && t->sec > (u64)(S64_MAX - shift_sec))
 		return HOSTCLOCK_ERR_RANGE;
 	t->sec += shift_sec;
+	/* a TAI page's time in UTC, with the same (pre-leap) offset */
+	if (ts == HOSTCLOCK_TS_UTC && clk->time_sec >= (u64)-shift_sec)
+		hostclock_leap_adjust_utc(clk, clk->time_sec + shift_sec, t);
 	return HOSTCLOCK_OK;
 }
 

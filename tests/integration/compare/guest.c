@@ -10,6 +10,9 @@
  *
  * Prints "offset_ns=O unc_ns=U" per measurement: reference minus the clock,
  * from the exchange with the shortest round trip, and half that round trip.
+ * With --repeat of 3 or more, a last line "rate_ppb=R": the least-squares
+ * slope of the offsets over CLOCK_MONOTONIC, that is how much faster the
+ * reference runs than the clock.
  * With --clock raw, O is reference minus CLOCK_MONOTONIC_RAW, whose drift
  * gives the raw clock's rate error. Exit status 0, 1 on failure.
  */
@@ -173,6 +176,8 @@ int main(int argc, char **argv)
 	const char *clock_name = "realtime", *cmd = NULL;
 	int n = 20, repeat = 1, every_ms = 1000, i, fd;
 	clockid_t clk = CLOCK_REALTIME;
+	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+	int64_t mono0 = 0, offset0 = 0;
 	struct timespec nap;
 
 	for (i = 1; i < argc; i++) {
@@ -212,7 +217,8 @@ int main(int argc, char **argv)
 	nap.tv_sec = every_ms / 1000;
 	nap.tv_nsec = (every_ms % 1000) * 1000000L;
 	for (i = 0; i < repeat; i++) {
-		int64_t offset, unc;
+		int64_t offset, unc, mono;
+		double x, y;
 
 		if (i)
 			nanosleep(&nap, NULL);
@@ -221,9 +227,24 @@ int main(int argc, char **argv)
 				clock_name, strerror(errno));
 			return 1;
 		}
+		mono = now_ns(CLOCK_MONOTONIC);
 		printf("mono_ns=%lld offset_ns=%lld unc_ns=%lld\n",
-		       (long long)now_ns(CLOCK_MONOTONIC), (long long)offset, (long long)unc);
+		       (long long)mono, (long long)offset, (long long)unc);
 		fflush(stdout);
+		/* relative to the first, so that doubles keep every nanosecond */
+		if (!i) {
+			mono0 = mono;
+			offset0 = offset;
+		}
+		x = (mono - mono0) / 1e9;
+		y = (double)(offset - offset0);
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
 	}
+	if (repeat >= 3)
+		printf("rate_ppb=%.1f\n",
+		       (repeat * sxy - sx * sy) / (repeat * sxx - sx * sx));
 	return 0;
 }

@@ -1,0 +1,71 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# hostclock-agent: --interval 500
+#
+# Guest side: with hostclock current, CLOCK_MONOTONIC_RAW runs at the
+# reference's rate and follows a rate change of the host (the agent's
+# "rate 100ppm", which stretches the published period) within a poll
+# interval, while a host time step never reaches it; the PTP clock does
+# follow the step. Measured against the agent's reference through the
+# comparator, which does not use hostclock.
+
+ok() { echo "HCTEST ok $*"; }
+fail() { echo "HCTEST fail $*"; }
+note() { echo "HCTEST note $*"; }
+check() {
+	name=$1
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
+}
+cs=/sys/devices/system/clocksource/clocksource0
+field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
+# rate RESULT: the comparator's least-squares rate, whole ppb
+rate() { echo "$1" | sed -n 's/^rate_ppb=\(-\{0,1\}[0-9]*\).*/\1/p'; }
+
+within() {	# within VALUE LIMIT: |VALUE| <= LIMIT (integers)
+	v=${1#-}
+	[ -n "$v" ] && [ "$v" != nan ] && [ "$v" -le "$2" ]
+}
+
+for m in /sys/bus/pci/devices/*/modalias; do modprobe -q "$(cat "$m")" 2>/dev/null; done
+ptp=
+for c in /sys/class/ptp/ptp*; do
+	[ "$(cat "$c/clock_name" 2>/dev/null)" = hostclock ] && ptp=/dev/$(basename "$c")
+done
+i=0
+until [ -n "$ptp" ] && hc-ptp-check "$ptp" get >/dev/null 2>&1 || [ $i -ge 30 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+check "paired and readable ($ptp, ${i}s)" hc-ptp-check "$ptp" get
+echo hostclock >"$cs/current_clocksource"
+check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
+sleep 2	# a few agent updates on a settled fit
+
+before=$(hc-compare --clock raw -n 20 --repeat 9 --every 500)
+r1=$(rate "$before")
+note "reference - CLOCK_MONOTONIC_RAW before: $r1 ppb"
+check "MONOTONIC_RAW runs at the reference's rate (within 1 ppm; $r1 ppb)" within "$r1" 1000
+
+check "agent: reference and period 100 ppm fast" hc-compare --cmd "rate 100ppm"
+sleep 1	# two agent updates and several polls
+after=$(hc-compare --clock raw -n 20 --repeat 9 --every 500)
+r2=$(rate "$after")
+note "reference - CLOCK_MONOTONIC_RAW after +100 ppm: $r2 ppb"
+check "MONOTONIC_RAW follows the +100 ppm change (within 1 ppm; $r2 ppb)" within "$r2" 1000
+
+# A 5 ms step of the host's time: the reference jumps, the raw clock not.
+a=$(field offset_ns "$(hc-compare --clock raw -n 20)")
+check "agent: reference stepped by 5 ms" hc-compare --cmd "step 5000000"
+sleep 1
+b=$(field offset_ns "$(hc-compare --clock raw -n 20)")
+jump=$((b - a - 5000000))
+note "reference - MONOTONIC_RAW moved by 5 ms + $jump ns across the step"
+check "the step did not reach MONOTONIC_RAW (within 100 us; $jump ns)" within "$jump" 100000
+r=$(hc-compare --clock "$ptp" -n 20)
+note "PTP clock vs reference after the step: $r"
+check "the PTP clock follows the step (within 10 us)" within "$(field offset_ns "$r")" 10000
+
+check "agent: restore" hc-compare --cmd "restore"
+check "hostclock still current" grep -qx hostclock "$cs/current_clocksource"
