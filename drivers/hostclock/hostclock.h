@@ -25,6 +25,8 @@
  * @pair_timeouts: pairing exchanges the agent did not answer in time
  * @crosststamp_failures: PTP_SYS_OFFSET_PRECISE refused (no TSC behind
  *	the system snapshot: another clocksource was current)
+ * @disruptions: disruption_marker changes seen
+ * @vm_generation_changes: vm_generation_counter changes seen
  */
 struct hostclock_counters {
 	u64 page_updates;
@@ -34,6 +36,8 @@ struct hostclock_counters {
 	u64 pair_bursts;
 	u64 pair_timeouts;
 	u64 crosststamp_failures;
+	u64 disruptions;
+	u64 vm_generation_changes;
 };
 
 /**
@@ -52,6 +56,9 @@ struct hostclock_counters {
  * @last_err: HOSTCLOCK_ERR_* of the last poll (OK when valid)
  * @last_seq: seq_count of the last page seen
  * @last_change: jiffies when @last_seq last changed
+ * @have_markers: @disruption_marker and @vm_generation hold a page's values
+ * @disruption_marker: the last page's disruption_marker
+ * @vm_generation: the last page's vm_generation_counter
  * @stale_after: jiffies without a new page after which it is stale
  * @pair_answered: the agent's pair_request value last answered
  * @pair_seq: last exchange number used in the mailbox
@@ -76,6 +83,9 @@ struct hostclock_dev {
 	int last_err;
 	u32 last_seq;
 	unsigned long last_change;
+	bool have_markers;
+	u64 disruption_marker;
+	u64 vm_generation;
 	unsigned long stale_after;
 	u32 pair_answered;
 	u32 pair_seq;

@@ -62,11 +62,38 @@ static int hostclock_read_page(struct hostclock_dev *hc,
 	return hostclock_clock_validate(clk, hc->region_size);
 }
 
-static void hostclock_poll_once(struct hostclock_dev *hc)
+/*
+ * A good page (with or without a counter) carries the markers: a new
+ * disruption_marker says the guest's counter relation broke (a migration,
+ * a snapshot restore), a new vm_generation_counter that the VM was cloned
+ * or restored. Called under hc->lock; returns what changed for the log.
+ */
+static unsigned int hostclock_follow_markers(struct hostclock_dev *hc,
+					     const struct hostclock_clock *clk)
+{
+	unsigned int changed = 0;
+
+	if (hc->have_markers && clk->disruption_marker != hc->disruption_marker) {
+		hc->count.disruptions++;
+		changed |= 1;
+	}
+	if (hc->have_markers && (clk->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT) &&
+	    clk->vm_generation_counter != hc->vm_generation) {
+		hc->count.vm_generation_changes++;
+		changed |= 2;
+	}
+	hc->disruption_marker = clk->disruption_marker;
+	hc->vm_generation = clk->vm_generation_counter;
+	hc->have_markers = true;
+	return changed;
+}
+
+/* @announce: log a change of state (not on the first poll, which probe logs) */
+static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 {
 	struct hostclock_clock clk;
 	enum hostclock_state state, was;
-	unsigned int retries = 0;
+	unsigned int retries = 0, markers = 0;
 	bool fresh, feed = false;
 	int err;
 
@@ -83,6 +110,8 @@ static void hostclock_poll_once(struct hostclock_dev *hc)
 		hc->last_change = jiffies;
 		hc->count.page_updates++;
 	}
+	if (fresh)
+		markers = hostclock_follow_markers(hc, &clk);
 
 	state = hostclock_state_of(err, clk.clock_status,
 				   time_after(jiffies, hc->last_change + hc->stale_after));
@@ -99,7 +128,12 @@ static void hostclock_poll_once(struct hostclock_dev *hc)
 	hc->last_err = err;
 	spin_unlock_bh(&hc->lock);
 
-	if (state != was) {
+	if (markers & 1)
+		dev_info_ratelimited(hc->dev, "%s: disruption: the guest's clock relation broke\n",
+				     hc->name);
+	if (markers & 2)
+		dev_info_ratelimited(hc->dev, "%s: VM generation changed\n", hc->name);
+	if (state != was && announce) {
 		if (state == HOSTCLOCK_STATE_INVALID)
 			dev_warn_ratelimited(hc->dev, "%s: page invalid (%s)\n",
 					     hc->name, hostclock_err_name(err));
@@ -118,7 +152,7 @@ static void hostclock_poll_work(struct work_struct *work)
 
 	if (hc->ext && hostclock_ext_valid(hc->ext))
 		hc->stale_after = hostclock_stale_after(hc);
-	hostclock_poll_once(hc);
+	hostclock_poll_once(hc, true);
 	if (hc->ext && hostclock_ext_valid(hc->ext))
 		hostclock_pair_answer(hc);
 	schedule_delayed_work(&hc->poll, msecs_to_jiffies(hostclock_poll_ms));
@@ -209,7 +243,7 @@ struct hostclock_dev *hostclock_dev_create(struct device *dev,
 		hc->pair_seq = le32_to_cpu(READ_ONCE(ext->mailbox.guest_seq));
 	INIT_DELAYED_WORK(&hc->poll, hostclock_poll_work);
 
-	hostclock_poll_once(hc);
+	hostclock_poll_once(hc, false);
 	ret = hostclock_ptp_register(hc);
 	if (ret) {
 		hostclock_cs_forget(hc);

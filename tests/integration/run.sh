@@ -12,7 +12,8 @@
 #   guest measures its clocks against the agent's reference and asks for
 #   agent commands (tests/integration/compare/).
 #
-# A scenario may add agent options with a line "# hostclock-agent: OPTIONS".
+# A scenario may add agent options with a line "# hostclock-agent: OPTIONS"
+# and QEMU arguments with "# hostclock-qemu: ARGS".
 # Every process started here is stopped when the scenario ends, also on
 # failure or interrupt. A failed scenario prints its failed checks, the
 # guest console's tail and the agent's log.
@@ -47,8 +48,8 @@ scenarios=("$@")
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 make -s tools testbins >/dev/null || { echo "FAIL building the host tools"; exit 1; }
-[ -x "$debs/root-linuxptp/usr/sbin/phc_ctl" ] ||
-	{ echo "FAIL linuxptp is not unpacked: run scripts/install-deps.sh guest"; exit 1; }
+[ -x "$debs/root-linuxptp/usr/sbin/phc_ctl" ] && [ -x "$debs/root-chrony/usr/sbin/chronyd" ] ||
+	{ echo "FAIL chrony or linuxptp is not unpacked: run scripts/install-deps.sh guest"; exit 1; }
 
 # start_host DIR AGENT_OPTS...: agent and comparator host side for one guest
 start_host() {
@@ -111,17 +112,19 @@ for kdir in $headers; do
 		log=$out/$name-$kver.log
 		run=$out/run-$name-$kver
 		read -ra agent_opts <<<"$(sed -n 's/^# hostclock-agent: //p' "$sc")"
+		read -ra qemu_opts <<<"$(sed -n 's/^# hostclock-qemu: //p' "$sc")"
 		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
 			"$out/hostclock.version:hostclock.version" \
 			"$modules:lib/modules/$kver" \
 			"$tbin/hc-compare:bin/hc-compare" "$tbin/hc-ptp-check:bin/hc-ptp-check" \
 			"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
-			"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" || exit 1
+			"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
+			"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" || exit 1
 		start=$(date +%s)
 		if start_host "$run" "${agent_opts[@]}"; then
 			# shellcheck disable=SC2046 # one word per QEMU argument
 			scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "$limit" \
-				$(qemu_devices "$run")
+				$(qemu_devices "$run") "${qemu_opts[@]}"
 			done_rc=$?
 		else
 			done_rc=1

@@ -3,7 +3,7 @@
  * hc-ptp-check: one PTP clock operation, its result as numbers, for the
  * guest scenarios.
  *
- * usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps
+ * usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold F
  *
  * get       the clock's time, and CLOCK_REALTIME right after
  * precise   PTP_SYS_OFFSET_PRECISE: device - realtime
@@ -12,6 +12,8 @@
  * basic     PTP_SYS_OFFSET with N samples, likewise
  * settime   clock_settime(); prints the errno name
  * adjfreq   clock_adjtime(ADJ_FREQUENCY); prints the errno name
+ * hold F    keep the clock open until file F exists, then read it once
+ *           and print the result (for reads after the driver went away)
  *
  * Exit status 0 on success (settime: when refused with EOPNOTSUPP;
  * adjfreq: EOPNOTSUPP or ERANGE), 1 otherwise; the errno name is printed.
@@ -58,7 +60,7 @@ int main(int argc, char **argv)
 	clockid_t clk;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps\n");
+		fprintf(stderr, "usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold FILE\n");
 		return 1;
 	}
 	fd = open(argv[1], O_RDWR);
@@ -134,6 +136,16 @@ int main(int argc, char **argv)
 
 		/* max_adj is 0, so the PTP core itself says ERANGE */
 		return refused(clock_adjtime(clk, &tx) < 0 ? -1 : 0, "adjfreq", ERANGE);
+	}
+	if (!strcmp(argv[2], "hold") && argc > 3) {
+		struct timespec nap = { 0, 50 * 1000 * 1000 };
+
+		while (access(argv[3], F_OK))
+			nanosleep(&nap, NULL);
+		if (clock_gettime(clk, &ts))
+			return fail("held read");
+		printf("held read: ok\n");
+		return 0;
 	}
 	if (!strcmp(argv[2], "caps")) {
 		struct ptp_clock_caps caps;

@@ -19,6 +19,16 @@ check() {
 	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
 }
 cs=/sys/devices/system/clocksource/clocksource0
+# the clocksource registers at the poll after pairing, a little after the
+# PTP clock becomes readable: wait for it before selecting it
+make_current() {
+	i=0
+	until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo hostclock >"$cs/current_clocksource"
+}
 field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
 # rate RESULT: the comparator's least-squares rate, whole ppb
 rate() { echo "$1" | sed -n 's/^rate_ppb=\(-\{0,1\}[0-9]*\).*/\1/p'; }
@@ -39,7 +49,7 @@ until [ -n "$ptp" ] && hc-ptp-check "$ptp" get >/dev/null 2>&1 || [ $i -ge 30 ];
 	i=$((i + 1))
 done
 check "paired and readable ($ptp, ${i}s)" hc-ptp-check "$ptp" get
-echo hostclock >"$cs/current_clocksource"
+make_current
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
 sleep 2	# a few agent updates on a settled fit
 
