@@ -84,6 +84,15 @@ note "PTP clock vs agent reference: $r"
 check "PTP clock agrees with the reference within its uncertainty + 2 us" \
 	test -n "$off" -a "$(abs "${off:-999999999}")" -le $((${unc:-0} + 2000))
 
+# The agent's mapping of the guest TSC: the pairing bracket bounds its
+# error by half a round trip; under TCG that must be within 1 us.
+st=$(hc-compare --cmd state)
+unc_ticks=$(field map_uncertainty "$st")
+mhz=$(dmesg | sed -n 's/.*tsc: Detected \([0-9]*\)\.[0-9]* MHz.*/\1/p' | head -n 1)
+unc_ns=$(( ${unc_ticks:-999999999} * 1000 / ${mhz:-1} ))
+note "agent TSC mapping: +-$unc_ticks ticks at $mhz MHz = +-$unc_ns ns; $(echo "$st" | grep -o 'pair_[a-z]*=[0-9]*' | tr '\n' ' ')"
+check "the agent's TSC mapping is within +-1 us ($unc_ns ns)" test "$unc_ns" -le 1000
+
 check "phc_ctl get" phc_ctl "$ptp" get
 check "phc_ctl cmp" phc_ctl "$ptp" cmp
 note "phc_ctl cmp: $(phc_ctl "$ptp" cmp 2>&1 | grep offset)"

@@ -90,6 +90,18 @@ for i in 1 2 3 4 5; do
 done
 check "5 cycles of load, current, PRECISE read, unload ($n done)" test "$n" = 5
 
+# the monotonic guard, forced on: reads from both CPUs, nothing goes back
+modprobe hostclock monotonic_guard=1
+wait_readable 30
+make_current
+check "guard on: hostclock current" grep -qx hostclock "$cs/current_clocksource"
+a=$(hc-compare --clock raw -n 5 --repeat 5 --every 200 | sed -n 's/^rate_ppb=//p')
+note "guard on: reference - MONOTONIC_RAW rate $a ppb"
+a=${a%.*}
+check "guard on: the clock runs at the reference's rate (within 1 ppm)" \
+	test "${a:-999999}" -ge -1000 -a "${a:-999999}" -le 1000
+rmmod hostclock
+
 # pm_test "core" runs the whole suspend path, timekeeping and clocksource
 # suspend included, then resumes after a few seconds without powering off.
 modprobe hostclock
