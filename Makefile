@@ -96,7 +96,8 @@ install-tools: $(TOOLS)
 # Test programs for the QEMU scenarios: guest ones static (busybox guests).
 CMP_DIR := tests/integration/compare
 TESTBINS := $(BUILD)/test/hc-compare $(BUILD)/test/hc-ptp-check \
-	$(BUILD)/test/hc-compare-host
+	$(BUILD)/test/hc-compare-host $(BUILD)/test/hc-dev-check \
+	$(BUILD)/test/hc-uevent
 testbins: $(TESTBINS)
 
 $(BUILD)/test/hc-compare: $(CMP_DIR)/guest.c $(CMP_DIR)/compare.h
@@ -106,6 +107,14 @@ $(BUILD)/test/hc-compare: $(CMP_DIR)/guest.c $(CMP_DIR)/compare.h
 $(BUILD)/test/hc-ptp-check: $(CMP_DIR)/ptpcheck.c
 	@mkdir -p $(dir $@)
 	$(CC_USER) -O2 -Wall -Wextra -Werror -static -D_GNU_SOURCE -o $@ $<
+
+$(BUILD)/test/hc-dev-check: $(CMP_DIR)/devcheck.c
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -static -D_GNU_SOURCE -o $@ $<
+
+$(BUILD)/test/hc-uevent: $(CMP_DIR)/uevent.c
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 $(BUILD)/test/hc-compare-host: $(CMP_DIR)/host.c $(CMP_DIR)/compare.h
 	@mkdir -p $(dir $@)

@@ -14,4 +14,7 @@ grep -q 'clockid_t clockid;' "$h/ptp_clock_kernel.h" 2>/dev/null &&
 # struct platform_driver.remove returns void (6.11; 6.1 has remove_new)
 grep -q 'void (\*remove)(struct platform_device' "$h/platform_device.h" 2>/dev/null &&
 	echo -DHOSTCLOCK_PLATFORM_REMOVE_VOID
+# vm_flags_clear() (6.3): vm_flags may no longer be written directly
+grep -q 'static inline void vm_flags_clear' "$h/mm.h" 2>/dev/null &&
+	echo -DHOSTCLOCK_HAVE_VM_FLAGS_CLEAR
 exit 0

@@ -7,9 +7,12 @@
 #define _HOSTCLOCK_DRV_H
 
 #include <linux/device.h>
+#include <linux/kref.h>
+#include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/ptp_clock_kernel.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "hostclock/core.h"
@@ -27,6 +30,9 @@
  *	the system snapshot: another clocksource was current)
  * @disruptions: disruption_marker changes seen
  * @vm_generation_changes: vm_generation_counter changes seen
+ * @freq_changes: new pages whose period moved by more than freq_change_ppb
+ * @time_steps: new pages whose time jumped by more than time_step_ns
+ * @disruption_steps: CLOCK_REALTIME steps taken by step_on_disruption
  */
 struct hostclock_counters {
 	u64 page_updates;
@@ -38,6 +44,9 @@ struct hostclock_counters {
 	u64 crosststamp_failures;
 	u64 disruptions;
 	u64 vm_generation_changes;
+	u64 freq_changes;
+	u64 time_steps;
+	u64 disruption_steps;
 };
 
 /**
@@ -64,8 +73,17 @@ struct hostclock_counters {
  * @pair_seq: last exchange number used in the mailbox
  * @pair_rtt: round trip of the best exchange of the last burst, ticks
  * @count: event counters
+ * @drift: the drift sampler's statistics
+ * @last_step: jiffies of the last step_on_disruption step
  * @ptp: the PTP clock, or NULL
  * @ptp_info: its operations
+ * @sample: the drift sampler
+ * @page_phys: physical address of page 0, for mmap of /dev/hostclockN
+ * @misc: /dev/hostclockN, whose device carries the sysfs files and uevents
+ * @misc_registered: @misc is registered
+ * @wait: poll() waiters for a new page generation
+ * @ref: the instance lives while open files of @misc hold it
+ * @gone: the device went away; open files get -ENODEV
  */
 struct hostclock_dev {
 	struct device *dev;
@@ -91,23 +109,48 @@ struct hostclock_dev {
 	u32 pair_seq;
 	u64 pair_rtt;
 	struct hostclock_counters count;
+	struct hostclock_drift drift;
+	unsigned long last_step;
 
 	struct ptp_clock *ptp;
 	struct ptp_clock_info ptp_info;
+	struct delayed_work sample;
+	phys_addr_t page_phys;
+	struct miscdevice misc;
+	bool misc_registered;
+	wait_queue_head_t wait;
+	struct kref ref;
+	bool gone;
 };
 
-/* module parameters (hostclock_main.c) */
+/* module parameters (hostclock_main.c, hostclock_sample.c) */
 extern unsigned int hostclock_poll_ms;
 extern int hostclock_timescale;
+extern unsigned int hostclock_freq_change_ppb;
+extern unsigned int hostclock_time_step_ns;
 
 /* hostclock_dev.c: instances, the poller */
 struct hostclock_dev *hostclock_dev_create(struct device *dev,
 					   const struct vmclock_abi *page,
-					   size_t region_size,
+					   phys_addr_t page_phys, size_t region_size,
 					   struct hostclock_ext *ext);
 void hostclock_dev_destroy(struct hostclock_dev *hc);
-int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc,
+void hostclock_dev_put(struct hostclock_dev *hc);
+int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 			  struct timespec64 *ts);
+int hostclock_dev_snapshot(struct hostclock_dev *hc, struct hostclock_clock *clk);
+
+/* hostclock_sample.c: drift sampler, step on disruption */
+void hostclock_sample_init(struct hostclock_dev *hc);
+void hostclock_sample_start(struct hostclock_dev *hc);
+void hostclock_sample_stop(struct hostclock_dev *hc);
+void hostclock_step_on_disruption(struct hostclock_dev *hc);
+
+/* hostclock_chardev.c: /dev/hostclockN, its sysfs files and uevents */
+int hostclock_chardev_register(struct hostclock_dev *hc);
+void hostclock_chardev_unregister(struct hostclock_dev *hc);
+void hostclock_uevent(struct hostclock_dev *hc, const char *event);
+extern const struct attribute_group *hostclock_groups[];
 
 /* hostclock_pair.c: the guest side of the pairing mailbox */
 void hostclock_pair_answer(struct hostclock_dev *hc);

@@ -48,6 +48,7 @@ static int hostclock_acpi_probe(struct platform_device *pdev)
 		return -ENOMEM;
 
 	hc = hostclock_dev_create(dev, (const struct vmclock_abi __force *)p,
+				  PAGE_ALIGNED(res->start) ? res->start : 0,
 				  resource_size(res), NULL);
 	if (IS_ERR(hc))
 		return PTR_ERR(hc);

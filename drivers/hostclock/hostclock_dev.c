@@ -3,10 +3,11 @@
  * hostclock instances: one per shared page, whichever transport found it.
  *
  * A delayed work polls the page every hostclock_poll_ms: it takes a bounded
- * snapshot, validates it, decides the instance's state, feeds the
- * clocksource, and answers the agent's pairing requests. Everything read
- * from the page is untrusted; every loop over it is bounded by the core's
- * retry budget.
+ * snapshot, validates it, decides the instance's state, counts what
+ * changed, feeds the clocksource, wakes /dev/hostclockN's pollers, sends
+ * uevents, and answers the agent's pairing requests. Everything read from
+ * the page is untrusted; every loop over it is bounded by the core's retry
+ * budget.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,6 +22,11 @@ static DEFINE_IDA(hostclock_ida);
 /* Bounds on the agent's claimed update interval, when judging staleness. */
 #define HOSTCLOCK_INTERVAL_MIN_NS	(10 * NSEC_PER_MSEC)
 #define HOSTCLOCK_INTERVAL_MAX_NS	(60 * NSEC_PER_SEC)
+
+/* What a poll saw change, for the log and the uevents. */
+#define HOSTCLOCK_SAW_DISRUPTION	BIT(0)
+#define HOSTCLOCK_SAW_VM_GENERATION	BIT(1)
+#define HOSTCLOCK_SAW_UPDATE		BIT(2)
 
 /*
  * How long a page may go without a new generation before it is stale:
@@ -66,26 +72,67 @@ static int hostclock_read_page(struct hostclock_dev *hc,
  * A good page (with or without a counter) carries the markers: a new
  * disruption_marker says the guest's counter relation broke (a migration,
  * a snapshot restore), a new vm_generation_counter that the VM was cloned
- * or restored. Called under hc->lock; returns what changed for the log.
+ * or restored. Under hc->lock.
  */
 static unsigned int hostclock_follow_markers(struct hostclock_dev *hc,
 					     const struct hostclock_clock *clk)
 {
-	unsigned int changed = 0;
+	unsigned int saw = 0;
 
 	if (hc->have_markers && clk->disruption_marker != hc->disruption_marker) {
 		hc->count.disruptions++;
-		changed |= 1;
+		saw |= HOSTCLOCK_SAW_DISRUPTION;
 	}
 	if (hc->have_markers && (clk->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT) &&
 	    clk->vm_generation_counter != hc->vm_generation) {
 		hc->count.vm_generation_changes++;
-		changed |= 2;
+		saw |= HOSTCLOCK_SAW_VM_GENERATION;
 	}
 	hc->disruption_marker = clk->disruption_marker;
 	hc->vm_generation = clk->vm_generation_counter;
 	hc->have_markers = true;
-	return changed;
+	return saw;
+}
+
+/* |a - b| * 10^9 > limit_ppb * b, for two rates */
+static bool hostclock_rate_moved(u64 a, u64 b, u64 limit_ppb)
+{
+	u64 diff = a > b ? a - b : b - a;
+
+	return (__uint128_t)diff * NSEC_PER_SEC > (__uint128_t)limit_ppb * b;
+}
+
+/*
+ * Compare a new valid page with the previous one: did its period move, or
+ * its time jump (the old page's time extrapolated to the new page's
+ * counter_value against the new page's time)? Under hc->lock.
+ */
+static void hostclock_count_changes(struct hostclock_dev *hc,
+				    const struct hostclock_clock *old,
+				    const struct hostclock_clock *new)
+{
+	struct hostclock_time then;
+	s64 jump;
+
+	if (hostclock_rate_moved(hostclock_period_to_mult(new->counter_period_frac_sec,
+							  new->counter_period_shift),
+				 hostclock_period_to_mult(old->counter_period_frac_sec,
+							  old->counter_period_shift),
+				 hostclock_freq_change_ppb))
+		hc->count.freq_changes++;
+	if (old->time_type != new->time_type ||
+	    hostclock_counter_to_time(old, new->counter_value, &then))
+		return;
+	/* seconds far apart saturate: it is a step either way */
+	if (then.sec > new->time_sec + 1000 || new->time_sec > then.sec + 1000) {
+		hc->count.time_steps++;
+		return;
+	}
+	jump = ((s64)new->time_sec - (s64)then.sec) * NSEC_PER_SEC +
+	       (s64)mul_u64_u32_shr(new->time_frac_sec >> 32, NSEC_PER_SEC, 32) -
+	       (s64)then.nsec;
+	if (abs(jump) > hostclock_time_step_ns)
+		hc->count.time_steps++;
 }
 
 /* @announce: log a change of state (not on the first poll, which probe logs) */
@@ -93,7 +140,7 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 {
 	struct hostclock_clock clk;
 	enum hostclock_state state, was;
-	unsigned int retries = 0, markers = 0;
+	unsigned int retries = 0, saw = 0;
 	bool fresh, feed = false;
 	int err;
 
@@ -109,9 +156,10 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 		hc->last_seq = clk.seq_count;
 		hc->last_change = jiffies;
 		hc->count.page_updates++;
+		saw |= HOSTCLOCK_SAW_UPDATE;
 	}
 	if (fresh)
-		markers = hostclock_follow_markers(hc, &clk);
+		saw |= hostclock_follow_markers(hc, &clk);
 
 	state = hostclock_state_of(err, clk.clock_status,
 				   time_after(jiffies, hc->last_change + hc->stale_after));
@@ -119,6 +167,8 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 	if (state == HOSTCLOCK_STATE_INVALID && hc->state != HOSTCLOCK_STATE_INVALID)
 		hc->count.invalid_pages++;
 	if (!err) {
+		if (hc->have_clk && (saw & HOSTCLOCK_SAW_UPDATE))
+			hostclock_count_changes(hc, &hc->clk, &clk);
 		hc->clk = clk;
 		hc->have_clk = true;
 		feed = hostclock_state_usable(state);
@@ -128,11 +178,17 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 	hc->last_err = err;
 	spin_unlock_bh(&hc->lock);
 
-	if (markers & 1)
+	if (saw & HOSTCLOCK_SAW_UPDATE)
+		wake_up_interruptible(&hc->wait);
+	if (saw & HOSTCLOCK_SAW_DISRUPTION) {
 		dev_info_ratelimited(hc->dev, "%s: disruption: the guest's clock relation broke\n",
 				     hc->name);
-	if (markers & 2)
+		hostclock_uevent(hc, "disruption");
+	}
+	if (saw & HOSTCLOCK_SAW_VM_GENERATION) {
 		dev_info_ratelimited(hc->dev, "%s: VM generation changed\n", hc->name);
+		hostclock_uevent(hc, "vm_generation");
+	}
 	if (state != was && announce) {
 		if (state == HOSTCLOCK_STATE_INVALID)
 			dev_warn_ratelimited(hc->dev, "%s: page invalid (%s)\n",
@@ -140,9 +196,12 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 		else
 			dev_info_ratelimited(hc->dev, "%s: clock %s\n", hc->name,
 					     hostclock_state_name(state));
+		hostclock_uevent(hc, "status");
 	}
 	if (feed)
 		hostclock_cs_feed(hc, &clk);
+	if (saw & HOSTCLOCK_SAW_DISRUPTION)
+		hostclock_step_on_disruption(hc);
 }
 
 static void hostclock_poll_work(struct work_struct *work)
@@ -159,10 +218,26 @@ static void hostclock_poll_work(struct work_struct *work)
 }
 
 /**
+ * hostclock_dev_snapshot() - a consistent copy of page 0, valid or not
+ * @hc: instance
+ * @clk: the copy
+ *
+ * Return: 0, or -EAGAIN when the host kept the page busy beyond the retry
+ * budget.
+ */
+int hostclock_dev_snapshot(struct hostclock_dev *hc, struct hostclock_clock *clk)
+{
+	if (hostclock_page_snapshot(hc->page, clk, HOSTCLOCK_READ_BUDGET, NULL))
+		return -EAGAIN;
+	return 0;
+}
+
+/**
  * hostclock_dev_time_at() - the host's time at a guest TSC value
  * @hc: instance
  * @tsc: guest TSC value
- * @ts: the time, in the timescale of the module parameter
+ * @timescale: HOSTCLOCK_TS_UTC or HOSTCLOCK_TS_TAI
+ * @ts: the time
  *
  * Reads the page afresh. Fails rather than give a wrong time.
  *
@@ -171,7 +246,7 @@ static void hostclock_poll_work(struct work_struct *work)
  * counter, status unreliable, unknown or initializing) or the time cannot
  * be expressed in the timescale asked for.
  */
-int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc,
+int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 			  struct timespec64 *ts)
 {
 	struct hostclock_clock clk;
@@ -193,7 +268,7 @@ int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc,
 						       state == HOSTCLOCK_STATE_STALE)))
 		return -ENODATA;
 
-	err = hostclock_counter_to_timescale(&clk, tsc, hostclock_timescale, &t);
+	err = hostclock_counter_to_timescale(&clk, tsc, timescale, &t);
 	if (err || t.sec > (u64)TIME64_MAX)
 		return -ENODATA;
 	ts->tv_sec = (time64_t)t.sec;
@@ -201,21 +276,39 @@ int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc,
 	return 0;
 }
 
+static void hostclock_dev_free(struct kref *ref)
+{
+	struct hostclock_dev *hc = container_of(ref, struct hostclock_dev, ref);
+
+	ida_free(&hostclock_ida, hc->id);
+	kfree(hc);
+}
+
+/**
+ * hostclock_dev_put() - drop a reference taken by an open /dev/hostclockN
+ * @hc: instance
+ */
+void hostclock_dev_put(struct hostclock_dev *hc)
+{
+	kref_put(&hc->ref, hostclock_dev_free);
+}
+
 /**
  * hostclock_dev_create() - a new instance on a mapped page
  * @dev: the device that found it; devres-managed mappings stay with it
  * @page: page 0, mapped
+ * @page_phys: its physical address, for mmap of /dev/hostclockN
  * @region_size: bytes mapped from @page on
  * @ext: page 1, mapped read-write, or NULL
  *
  * Polls the page once before returning, so the instance starts with a
- * state, and registers its PTP clock.
+ * state, and registers its PTP clock and /dev/hostclockN.
  *
  * Return: the instance or an ERR_PTR().
  */
 struct hostclock_dev *hostclock_dev_create(struct device *dev,
 					   const struct vmclock_abi *page,
-					   size_t region_size,
+					   phys_addr_t page_phys, size_t region_size,
 					   struct hostclock_ext *ext)
 {
 	struct hostclock_dev *hc;
@@ -230,48 +323,65 @@ struct hostclock_dev *hostclock_dev_create(struct device *dev,
 		kfree(hc);
 		return ERR_PTR(ret);
 	}
+	kref_init(&hc->ref);
 	snprintf(hc->name, sizeof(hc->name), "hostclock%d", hc->id);
 	hc->dev = dev;
 	hc->page = page;
+	hc->page_phys = page_phys;
 	hc->region_size = region_size;
 	hc->ext = ext;
 	spin_lock_init(&hc->lock);
+	init_waitqueue_head(&hc->wait);
 	hc->state = HOSTCLOCK_STATE_UNKNOWN;
 	hc->last_change = jiffies;
 	hc->stale_after = hostclock_stale_after(hc);
 	if (ext)
 		hc->pair_seq = le32_to_cpu(READ_ONCE(ext->mailbox.guest_seq));
 	INIT_DELAYED_WORK(&hc->poll, hostclock_poll_work);
+	hostclock_sample_init(hc);
 
 	hostclock_poll_once(hc, false);
 	ret = hostclock_ptp_register(hc);
+	if (ret)
+		goto err;
+	ret = hostclock_chardev_register(hc);
 	if (ret) {
-		hostclock_cs_forget(hc);
-		ida_free(&hostclock_ida, hc->id);
-		kfree(hc);
-		return ERR_PTR(ret);
+		hostclock_ptp_unregister(hc);
+		goto err;
 	}
 	schedule_delayed_work(&hc->poll, 0);
+	hostclock_sample_start(hc);
 	dev_info(dev, "%s: %s page, clock %s%s%s\n", hc->name,
 		 ext ? "hostclock" : "VMCLOCK", hostclock_state_name(hc->state),
 		 hc->last_err ? ": " : "",
 		 hc->last_err ? hostclock_err_name(hc->last_err) : "");
 	return hc;
+err:
+	hostclock_cs_forget(hc);
+	hostclock_dev_put(hc);
+	return ERR_PTR(ret);
 }
 
 /**
- * hostclock_dev_destroy() - stop an instance and free it
+ * hostclock_dev_destroy() - stop an instance
  * @hc: instance
  *
- * The PTP clock goes first (open file descriptors then get -ENODEV), then
- * the poller, then the clocksource forgets the instance; after this returns
- * nothing touches the page.
+ * The PTP clock goes first, then the workers, then /dev/hostclockN (open
+ * file descriptors then get -ENODEV), then the clocksource forgets the
+ * instance; after this returns nothing touches the page. The memory goes
+ * when the last open /dev/hostclockN is closed.
  */
 void hostclock_dev_destroy(struct hostclock_dev *hc)
 {
 	hostclock_ptp_unregister(hc);
+	hostclock_sample_stop(hc);
+	/* the poller sends uevents on the device: stop it first */
 	cancel_delayed_work_sync(&hc->poll);
+	hostclock_chardev_unregister(hc);
 	hostclock_cs_forget(hc);
-	ida_free(&hostclock_ida, hc->id);
-	kfree(hc);
+	spin_lock_bh(&hc->lock);
+	hc->gone = true;
+	spin_unlock_bh(&hc->lock);
+	wake_up_interruptible(&hc->wait);
+	hostclock_dev_put(hc);
 }

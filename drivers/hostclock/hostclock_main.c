@@ -17,6 +17,16 @@
 unsigned int hostclock_poll_ms = 100;
 int hostclock_timescale = HOSTCLOCK_TS_UTC;
 
+unsigned int hostclock_freq_change_ppb = 1000;
+module_param_named(freq_change_ppb, hostclock_freq_change_ppb, uint, 0644);
+MODULE_PARM_DESC(freq_change_ppb,
+		 "a new period this far from the last counts in freq_changes (default 1000 ppb)");
+
+unsigned int hostclock_time_step_ns = 100000;
+module_param_named(time_step_ns, hostclock_time_step_ns, uint, 0644);
+MODULE_PARM_DESC(time_step_ns,
+		 "a page time jump above this counts in time_steps (default 100000 ns)");
+
 static int hostclock_set_poll_ms(const char *val, const struct kernel_param *kp)
 {
 	unsigned int ms;

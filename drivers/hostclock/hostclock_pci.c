@@ -82,7 +82,7 @@ static int hostclock_pci_probe(struct pci_dev *pdev, const struct pci_device_id 
 	if (!page || IS_ERR(ext))
 		return -ENOMEM;
 
-	hc = hostclock_dev_create(dev, page, HOSTCLOCK_REGION_SIZE, ext);
+	hc = hostclock_dev_create(dev, page, start, HOSTCLOCK_REGION_SIZE, ext);
 	if (IS_ERR(hc))
 		return PTR_ERR(hc);
 	pci_set_drvdata(pdev, hc);

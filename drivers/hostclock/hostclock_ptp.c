@@ -77,7 +77,7 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 	if (sts && hostclock_ptp_snapshot(&snap, &tsc) &&
 	    hostclock_ptp_snapshot_time(sts, &snap, &sys)) {
 		/* system time and device time from the same counter read */
-		ret = hostclock_dev_time_at(hc, tsc, ts);
+		ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, ts);
 		if (ret)
 			return ret;
 		sts->pre_ts = sys;
@@ -88,7 +88,7 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 	ptp_read_system_prets(sts);
 	tsc = rdtsc_ordered();
 	ptp_read_system_postts(sts);
-	return hostclock_dev_time_at(hc, tsc, ts);
+	return hostclock_dev_time_at(hc, tsc, hostclock_timescale, ts);
 }
 
 static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
@@ -106,7 +106,7 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 		spin_unlock_bh(&hc->lock);
 		return -EOPNOTSUPP;
 	}
-	ret = hostclock_dev_time_at(hc, tsc, &ts);
+	ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, &ts);
 	if (ret)
 		return ret;
 	xt->device = timespec64_to_ktime(ts);

@@ -189,4 +189,52 @@ bool hostclock_state_usable(enum hostclock_state state);
 bool hostclock_snapshot_tsc(const struct hostclock_line *line, u64 cycles,
 			    u64 tsc_lo, u64 tsc_hi, u64 *tsc);
 
+/* Exact n / d for a quotient that fits in 64 bits ((n >> 64) < d). */
+u64 hostclock_div128(unsigned __int128 n, u64 d);
+
+/* The drift sampler's statistics over the last HOSTCLOCK_DRIFT_WINDOW samples. */
+#define HOSTCLOCK_DRIFT_WINDOW	64
+
+/**
+ * struct hostclock_drift - offsets of guest CLOCK_REALTIME from host time
+ * @t_ns: when each sample was taken (monotonic), a ring
+ * @offset_ns: host minus guest, ns, a ring
+ * @head: next slot to write
+ * @n: slots in use
+ * @samples: samples since load or reset
+ * @last_ns: the last offset
+ * @max_abs_ns: the largest |offset| since load or reset
+ * @exceeded: samples whose |offset| was over the threshold
+ */
+struct hostclock_drift {
+	s64 t_ns[HOSTCLOCK_DRIFT_WINDOW];
+	s64 offset_ns[HOSTCLOCK_DRIFT_WINDOW];
+	unsigned int head;
+	unsigned int n;
+	u64 samples;
+	s64 last_ns;
+	u64 max_abs_ns;
+	u64 exceeded;
+};
+
+/**
+ * struct hostclock_drift_stats - what the window says
+ * @mean_ns: mean offset
+ * @stddev_ns: standard deviation of the offset
+ * @drift_ppb: least-squares rate of the offset, ppb
+ * @have_drift: @drift_ppb is defined (two samples at different times)
+ */
+struct hostclock_drift_stats {
+	s64 mean_ns;
+	u64 stddev_ns;
+	s64 drift_ppb;
+	bool have_drift;
+};
+
+void hostclock_drift_reset(struct hostclock_drift *d);
+void hostclock_drift_add(struct hostclock_drift *d, s64 t_ns, s64 offset_ns,
+			 u64 threshold_ns);
+void hostclock_drift_stats(const struct hostclock_drift *d,
+			   struct hostclock_drift_stats *s);
+
 #endif /* _HOSTCLOCK_CORE_H */

@@ -391,6 +391,83 @@ bool hc_check_snapshot_tsc(char *msg)
 	return true;
 }
 
+/* One series of drift samples and what its statistics must be. */
+static bool hc_drift_expect(const struct hostclock_drift *d, const char *what,
+			    s64 mean, u64 stddev, s64 ppb, bool have, char *msg)
+{
+	struct hostclock_drift_stats st;
+
+	hostclock_drift_stats(d, &st);
+	if (st.mean_ns != mean || st.stddev_ns != stddev || st.have_drift != have ||
+	    (have && st.drift_ppb != ppb))
+		return hc_fail(msg, "%s: %lld %llu %lld (%d), expected %lld %llu %lld (%d)",
+			       what, (long long)st.mean_ns, (unsigned long long)st.stddev_ns,
+			       (long long)st.drift_ppb, st.have_drift, (long long)mean,
+			       (unsigned long long)stddev, (long long)ppb, have);
+	return true;
+}
+
+/*
+ * Known offset series give known statistics: a constant, a straight line
+ * (its slope is the drift; 0..63 has a standard deviation of 18.47), an
+ * alternation, a window that wrapped, the threshold count, far-off values
+ * clamped, and a reset.
+ */
+bool hc_check_drift(char *msg)
+{
+	static struct hostclock_drift d;
+	const s64 sec = 1000000000;
+	unsigned int i;
+
+	hostclock_drift_reset(&d);
+	if (!hc_drift_expect(&d, "empty", 0, 0, 0, false, msg))
+		return false;
+	hostclock_drift_add(&d, 5 * sec, 500, 0);
+	if (!hc_drift_expect(&d, "one sample", 500, 0, 0, false, msg))
+		return false;
+	for (i = 1; i < 10; i++)
+		hostclock_drift_add(&d, (5 + i) * sec, 500, 0);
+	if (!hc_drift_expect(&d, "constant 500", 500, 0, 0, true, msg))
+		return false;
+
+	hostclock_drift_reset(&d);
+	for (i = 0; i < 64; i++)
+		hostclock_drift_add(&d, i * sec, 1000 + 25 * (s64)i, 0);
+	/* mean 1787.5 toward zero; sd 25 * 18.473 = 461.8 down; 25 ns/s */
+	if (!hc_drift_expect(&d, "line 25 ppb", 1787, 461, 25, true, msg))
+		return false;
+
+	hostclock_drift_reset(&d);
+	for (i = 0; i < 64; i++)
+		hostclock_drift_add(&d, i * sec / 2, i % 2 ? 100 : -100, 0);
+	/* slope 1600 ns s / 5460 s^2 = 0.29 ppb, toward zero */
+	if (!hc_drift_expect(&d, "alternating +-100", 0, 100, 0, true, msg))
+		return false;
+
+	hostclock_drift_reset(&d);
+	for (i = 0; i < 100; i++)
+		hostclock_drift_add(&d, i * sec, i < 36 ? -7000 : -(s64)i, 1000);
+	/* the window holds samples 36..99: offsets -36..-99 */
+	if (d.samples != 100 || d.n != 64 || d.max_abs_ns != 7000 || d.exceeded != 36 ||
+	    d.last_ns != -99)
+		return hc_fail(msg, "wrapped: samples %llu n %u max %llu exceeded %llu last %lld",
+			       (unsigned long long)d.samples, d.n,
+			       (unsigned long long)d.max_abs_ns,
+			       (unsigned long long)d.exceeded, (long long)d.last_ns);
+	if (!hc_drift_expect(&d, "wrapped window", -67, 18, -1, true, msg))
+		return false;
+
+	hostclock_drift_reset(&d);
+	hostclock_drift_add(&d, 0, S64_MAX, 0);
+	hostclock_drift_add(&d, sec, -S64_MAX, 0);
+	if (!hc_drift_expect(&d, "clamped", 0, (1ULL << 31) - 1, -4294967294LL, true, msg))
+		return false;
+	hostclock_drift_reset(&d);
+	if (d.samples || d.n || d.max_abs_ns || d.exceeded)
+		return hc_fail(msg, "reset left something");
+	return true;
+}
+
 #define HC_EST	VMCLOCK_FLAG_TIME_ESTERROR_VALID
 #define HC_MAX	VMCLOCK_FLAG_TIME_MAXERROR_VALID
 #define HC_PEST	VMCLOCK_FLAG_PERIOD_ESTERROR_VALID

@@ -116,6 +116,8 @@ bool hc_check_state(const struct hc_state_vector *v, char *msg);
 bool hc_check_state_names(char *msg);
 bool hc_check_snapshot_tsc(char *msg);
 
+bool hc_check_drift(char *msg);
+
 bool hc_check_err_names(char *msg);
 bool hc_check_snapshot_roundtrip(char *msg);
 bool hc_check_snapshot_stuck_odd(unsigned int budget, char *msg);

@@ -117,6 +117,8 @@ for kdir in $headers; do
 			"$out/hostclock.version:hostclock.version" \
 			"$modules:lib/modules/$kver" \
 			"$tbin/hc-compare:bin/hc-compare" "$tbin/hc-ptp-check:bin/hc-ptp-check" \
+			"$tbin/hc-dev-check:bin/hc-dev-check" "$tbin/hc-uevent:bin/hc-uevent" \
+			"$bin/hostclock-dump:bin/hostclock-dump" \
 			"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
 			"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
 			"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" || exit 1

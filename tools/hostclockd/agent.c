@@ -60,6 +60,7 @@ int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
 	a->map = *map;
 	a->faults.forced_status = -1;
 	a->faults.forced_leap = -1;
+	a->faults.forced_maxerror_ns = -1;
 	hcd_fit_init(&a->fit, opts->fit_window);
 	hcd_reference_init(&a->ref);
 	hcd_pairing_init(&a->pair, &region->ext->mailbox);
@@ -223,6 +224,12 @@ static void hcd_agent_compose(struct hcd_agent *a, struct hostclock_clock *clk)
 		clk->clock_status = (u8)a->faults.forced_status;
 	if (a->faults.forced_leap >= 0)
 		clk->leap_indicator = (u8)a->faults.forced_leap;
+	if (a->faults.forced_maxerror_ns >= 0) {
+		clk->flags |= VMCLOCK_FLAG_TIME_ESTERROR_VALID |
+			      VMCLOCK_FLAG_TIME_MAXERROR_VALID;
+		clk->time_maxerror_nanosec = (u64)a->faults.forced_maxerror_ns;
+		clk->time_esterror_nanosec = (u64)a->faults.forced_maxerror_ns / 2;
+	}
 	hcd_apply_corruption(a->faults.corrupt, clk);
 }
 

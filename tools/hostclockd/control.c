@@ -36,7 +36,7 @@ static const char * const hcd_leap_names[] = {
 
 static const char hcd_control_help[] =
 	"commands: now | state | update | step NS | rate PPB | disrupt | vmgen |"
-	" status NAME|auto | leap NAME|auto | freeze | thaw |"
+	" status NAME|auto | leap NAME|auto | maxerror NS|auto | freeze | thaw |"
 	" corrupt magic|version|seq|period|shift|counter | restore";
 
 static int hcd_lookup(const char *name, const char * const *names, int count)
@@ -149,6 +149,17 @@ int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len)
 				return hcd_fail("unknown %s '%s'", verb, arg ? arg : "");
 			*slot = i;
 		}
+	} else if (!strcmp(verb, "maxerror")) {
+		char *end = NULL;
+
+		if (arg && !strcmp(arg, "auto")) {
+			a->faults.forced_maxerror_ns = -1;
+		} else {
+			v = arg ? strtoll(arg, &end, 10) : -1;
+			if (!arg || *end || v < 0)
+				return hcd_fail("maxerror needs nanoseconds or auto");
+			a->faults.forced_maxerror_ns = v;
+		}
 	} else if (!strcmp(verb, "freeze")) {
 		a->faults.frozen = true;
 		return hcd_reply("ok frozen at heartbeat %llu",
@@ -165,6 +176,7 @@ int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len)
 		a->faults.corrupt = HCD_CORRUPT_NONE;
 		a->faults.forced_status = -1;
 		a->faults.forced_leap = -1;
+		a->faults.forced_maxerror_ns = -1;
 	} else {
 		return hcd_fail("unknown command '%s'; %s", verb, hcd_control_help);
 	}

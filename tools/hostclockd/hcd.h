@@ -287,12 +287,15 @@ extern const char * const hcd_corrupt_names[HCD_CORRUPT_COUNT];
  * @corrupt: HCD_CORRUPT_*: the next pages carry this defect
  * @forced_status: a VMCLOCK_STATUS_* to publish, or -1
  * @forced_leap: a VMCLOCK_LEAP_* to publish, or -1
+ * @forced_maxerror_ns: time_maxerror (and esterror) to publish as valid,
+ *	or -1 for the host's own
  */
 struct hcd_faults {
 	bool frozen;
 	int corrupt;
 	int forced_status;
 	int forced_leap;
+	s64 forced_maxerror_ns;
 };
 
 struct hcd_agent_opts {

@@ -24,6 +24,7 @@ static const char usage[] =
 "                           synchronized, freerunning, unreliable)\n"
 "  leap NAME|auto           force leap_indicator (none, pre_pos, pre_neg,\n"
 "                           pos, post_pos, post_neg)\n"
+"  maxerror NS|auto         publish time_maxerror NS (esterror NS/2) as valid\n"
 "  freeze | thaw            stop/resume updates (stale page, heartbeat frozen)\n"
 "  corrupt WHAT             publish malformed pages: magic, version, seq,\n"
 "                           period, shift, counter\n"

@@ -117,12 +117,17 @@ void hostclock_line_rebase(struct hostclock_line *line, u64 tsc, u64 mult)
 #define HOSTCLOCK_LINE_INVERT_MAX_NS	BIT_ULL(56)
 #define HOSTCLOCK_LINE_INVERT_MIN_MULT	BIT_ULL(47)
 
-/*
- * n / d for a quotient known to fit in 64 bits (n >> 64 < d), exactly, by
- * shift and subtract: no libgcc helper, and the kernel's generic
+/**
+ * hostclock_div128() - n / d for a quotient that fits in 64 bits
+ * @n: dividend, with (n >> 64) < @d
+ * @d: divisor
+ *
+ * Exact, by shift and subtract: no libgcc helper, and the kernel's generic
  * mul_u64_u64_div_u64() rounds on some versions.
+ *
+ * Return: the quotient.
  */
-static u64 hostclock_div128(unsigned __int128 n, u64 d)
+u64 hostclock_div128(unsigned __int128 n, u64 d)
 {
 	u64 hi = (u64)(n >> 64), lo = (u64)n, q = 0;
 	unsigned int i;
