@@ -44,7 +44,7 @@ AGENT_SRCS := $(filter-out %/main.c %/hostclockctl.c %/dump.c, \
 AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 
 .PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
-	guest-test test deps demo install-tools testbins
+	guest-test test deps demo install-tools testbins bench-reader
 
 all: module
 
@@ -119,6 +119,14 @@ $(BUILD)/test/hc-uevent: $(CMP_DIR)/uevent.c
 $(BUILD)/test/hc-compare-host: $(CMP_DIR)/host.c $(CMP_DIR)/compare.h
 	@mkdir -p $(dir $@)
 	$(CC_USER) -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/bench/reader-bench: tests/bench/reader-bench.c include/hostclock/reader.h
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+
+# The userspace reader against clock_gettime() on this machine.
+bench-reader:
+	scripts/bench-reader.sh
 
 check: $(BUILD)/unit/hostclock-unit $(TOOLS)
 	$(BUILD)/unit/hostclock-unit

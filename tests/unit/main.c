@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 	hc_suite_page_race();
 	hc_suite_agent();
 	hc_suite_pairing();
+	hc_suite_reader();
 	printf("%u passed, %u failed\n", hc_passed, hc_failed);
 	return hc_failed ? 1 : 0;
 }
