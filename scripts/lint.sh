@@ -30,6 +30,19 @@ for f in $files; do
 done
 echo "checkpatch: $(echo "$files" | wc -w) files checked"
 
+# The sysfs ABI file documents exactly the attributes the driver creates.
+code=$(sed -n 's/.*&dev_attr_\([a-z_0-9]*\)\.attr.*/\1/p' drivers/hostclock/hostclock_sysfs.c | sort)
+doc=$(sed -n 's|^What:.*/sys/class/misc/hostclock<N>/\([a-z_0-9]*\)$|\1|p' \
+	Documentation/ABI/testing/sysfs-class-misc-hostclock | sort)
+if [ -n "$code" ] && [ "$code" = "$doc" ]; then
+	echo "ok   sysfs ABI file matches the driver ($(echo "$code" | wc -l) attributes)"
+	passed=$((passed + 1))
+else
+	echo "FAIL sysfs ABI file and driver differ:"
+	diff <(echo "$code") <(echo "$doc") | sed 's/^/  /'
+	failed=$((failed + 1))
+fi
+
 command -v sparse >/dev/null || { echo "FAIL sparse: not installed"; failed=$((failed + 1)); }
 headers=$(scripts/kernel-headers.sh) || exit 1
 for kdir in $headers; do
