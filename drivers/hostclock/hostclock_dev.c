@@ -94,44 +94,17 @@ static unsigned int hostclock_follow_markers(struct hostclock_dev *hc,
 	return saw;
 }
 
-/* |a - b| * 10^9 > limit_ppb * b, for two rates */
-static bool hostclock_rate_moved(u64 a, u64 b, u64 limit_ppb)
-{
-	u64 diff = a > b ? a - b : b - a;
-
-	return (__uint128_t)diff * NSEC_PER_SEC > (__uint128_t)limit_ppb * b;
-}
-
-/*
- * Compare a new valid page with the previous one: did its period move, or
- * its time jump (the old page's time extrapolated to the new page's
- * counter_value against the new page's time)? Under hc->lock.
- */
+/* Count what changed from the last valid page to this one. Under hc->lock. */
 static void hostclock_count_changes(struct hostclock_dev *hc,
 				    const struct hostclock_clock *old,
 				    const struct hostclock_clock *new)
 {
-	struct hostclock_time then;
-	s64 jump;
+	unsigned int changes = hostclock_page_changes(old, new, hostclock_freq_change_ppb,
+						      hostclock_time_step_ns);
 
-	if (hostclock_rate_moved(hostclock_period_to_mult(new->counter_period_frac_sec,
-							  new->counter_period_shift),
-				 hostclock_period_to_mult(old->counter_period_frac_sec,
-							  old->counter_period_shift),
-				 hostclock_freq_change_ppb))
+	if (changes & HOSTCLOCK_CHANGE_FREQ)
 		hc->count.freq_changes++;
-	if (old->time_type != new->time_type ||
-	    hostclock_counter_to_time(old, new->counter_value, &then))
-		return;
-	/* seconds far apart saturate: it is a step either way */
-	if (then.sec > new->time_sec + 1000 || new->time_sec > then.sec + 1000) {
-		hc->count.time_steps++;
-		return;
-	}
-	jump = ((s64)new->time_sec - (s64)then.sec) * NSEC_PER_SEC +
-	       (s64)mul_u64_u32_shr(new->time_frac_sec >> 32, NSEC_PER_SEC, 32) -
-	       (s64)then.nsec;
-	if (abs(jump) > hostclock_time_step_ns)
+	if (changes & HOSTCLOCK_CHANGE_STEP)
 		hc->count.time_steps++;
 }
 

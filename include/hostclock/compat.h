@@ -56,6 +56,7 @@ typedef __s64 s64;
 #define NSEC_PER_SEC	1000000000L
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define BIT(nr)		(1UL << (nr))
 
 /* Single untorn accesses, as the kernel's macros give for scalars. */
 #define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)

@@ -189,6 +189,16 @@ bool hostclock_state_usable(enum hostclock_state state);
 bool hostclock_snapshot_tsc(const struct hostclock_line *line, u64 cycles,
 			    u64 tsc_lo, u64 tsc_hi, u64 *tsc);
 
+/* What changed from one valid page to the next (hostclock_page_changes()). */
+#define HOSTCLOCK_CHANGE_FREQ		BIT(0)
+#define HOSTCLOCK_CHANGE_STEP		BIT(1)
+#define HOSTCLOCK_CHANGE_DISRUPTION	BIT(2)
+#define HOSTCLOCK_CHANGE_VM_GENERATION	BIT(3)
+
+unsigned int hostclock_page_changes(const struct hostclock_clock *old,
+				    const struct hostclock_clock *new,
+				    u64 freq_ppb, u64 step_ns);
+
 /* Exact n / d for a quotient that fits in 64 bits ((n >> 64) < d). */
 u64 hostclock_div128(unsigned __int128 n, u64 d);
 

@@ -468,6 +468,74 @@ bool hc_check_drift(char *msg)
 	return true;
 }
 
+enum hc_change_what { HC_CH_NONE, HC_CH_PERIOD_PPB, HC_CH_TIME_NS, HC_CH_MARKER,
+		      HC_CH_VMGEN, HC_CH_VMGEN_UNFLAGGED, HC_CH_TIMESCALE };
+
+const struct hc_change_vector hc_change_vectors[] = {
+	{ "an ordinary update", HC_CH_NONE, 0, 0 },
+	{ "period +0.5 ppm", HC_CH_PERIOD_PPB, 500, 0 },
+	{ "period +2 ppm", HC_CH_PERIOD_PPB, 2000, HOSTCLOCK_CHANGE_FREQ },
+	{ "period -100 ppm", HC_CH_PERIOD_PPB, -100000, HOSTCLOCK_CHANGE_FREQ },
+	{ "time +50 us", HC_CH_TIME_NS, 50000, 0 },
+	{ "time +200 us", HC_CH_TIME_NS, 200000, HOSTCLOCK_CHANGE_STEP },
+	{ "time -200 us", HC_CH_TIME_NS, -200000, HOSTCLOCK_CHANGE_STEP },
+	{ "time +1000 s", HC_CH_TIME_NS, 1000000000000LL, HOSTCLOCK_CHANGE_STEP },
+	{ "new disruption marker", HC_CH_MARKER, 1, HOSTCLOCK_CHANGE_DISRUPTION },
+	{ "new VM generation", HC_CH_VMGEN, 1, HOSTCLOCK_CHANGE_VM_GENERATION },
+	{ "VM generation not flagged present", HC_CH_VMGEN_UNFLAGGED, 1, 0 },
+	{ "other timescale: no step measured", HC_CH_TIMESCALE, 0, 0 },
+};
+
+const unsigned int hc_change_vector_count = ARRAY_SIZE(hc_change_vectors);
+
+/*
+ * The new page is the old one a second later (2^32 ticks of a 2^32 Hz
+ * counter), then the vector's change.
+ */
+bool hc_check_change(const struct hc_change_vector *v, char *msg)
+{
+	struct hostclock_clock old, new;
+	unsigned int got;
+
+	hc_good_clock(&old);
+	old.flags |= VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT;
+	new = old;
+	new.counter_value += 1ULL << 32;
+	new.time_sec += 1;
+	switch (v->what) {
+	case HC_CH_PERIOD_PPB:
+		new.counter_period_frac_sec = (u64)((__int128_t)old.counter_period_frac_sec *
+						    (1000000000 + v->value) / 1000000000);
+		break;
+	case HC_CH_TIME_NS:
+		new.time_sec += v->value / 1000000000;
+		new.time_frac_sec += (u64)((v->value % 1000000000) * 18446744073LL);
+		if (v->value % 1000000000 < 0)
+			new.time_sec--;
+		break;
+	case HC_CH_MARKER:
+		new.disruption_marker += v->value;
+		break;
+	case HC_CH_VMGEN_UNFLAGGED:
+		new.flags &= ~VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT;
+		new.vm_generation_counter += v->value;
+		break;
+	case HC_CH_VMGEN:
+		new.vm_generation_counter += v->value;
+		break;
+	case HC_CH_TIMESCALE:
+		new.time_type = VMCLOCK_TIME_TAI;
+		new.time_sec += 37;
+		break;
+	default:
+		break;
+	}
+	got = hostclock_page_changes(&old, &new, 1000, 100000);
+	if (got != v->expect)
+		return hc_fail(msg, "changes %#x, expected %#x", got, v->expect);
+	return true;
+}
+
 #define HC_EST	VMCLOCK_FLAG_TIME_ESTERROR_VALID
 #define HC_MAX	VMCLOCK_FLAG_TIME_MAXERROR_VALID
 #define HC_PEST	VMCLOCK_FLAG_PERIOD_ESTERROR_VALID

@@ -118,6 +118,17 @@ bool hc_check_snapshot_tsc(char *msg);
 
 bool hc_check_drift(char *msg);
 
+struct hc_change_vector {
+	const char *name;
+	int what;		/* HC_CH_* in hostclock_cases.c */
+	s64 value;
+	unsigned int expect;	/* HOSTCLOCK_CHANGE_* */
+};
+
+extern const struct hc_change_vector hc_change_vectors[];
+extern const unsigned int hc_change_vector_count;
+bool hc_check_change(const struct hc_change_vector *v, char *msg);
+
 bool hc_check_err_names(char *msg);
 bool hc_check_snapshot_roundtrip(char *msg);
 bool hc_check_snapshot_stuck_odd(unsigned int budget, char *msg);

@@ -61,6 +61,12 @@ static const void *hc_state_gen_params(const void *prev, char *desc)
 			      sizeof(hc_state_vectors[0]), prev, desc);
 }
 
+static const void *hc_change_gen_params(const void *prev, char *desc)
+{
+	return hc_next_vector(hc_change_vectors, hc_change_vector_count,
+			      sizeof(hc_change_vectors[0]), prev, desc);
+}
+
 static const void *hc_error_gen_params(const void *prev, char *desc)
 {
 	return hc_next_vector(hc_error_vectors, hc_error_vector_count,
@@ -118,6 +124,14 @@ static void hc_test_drift(struct kunit *test)
 	char msg[HC_MSG_LEN] = "";
 
 	KUNIT_EXPECT_TRUE_MSG(test, hc_check_drift(msg), "%s", msg);
+}
+
+static void hc_test_change(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_change(test->param_value, msg),
+			      "%s", msg);
 }
 
 static void hc_test_error(struct kunit *test)
@@ -209,6 +223,7 @@ static struct kunit_case hostclock_driver_cases[] = {
 	KUNIT_CASE(hc_test_state_names),
 	KUNIT_CASE(hc_test_snapshot_tsc),
 	KUNIT_CASE(hc_test_drift),
+	KUNIT_CASE_PARAM(hc_test_change, hc_change_gen_params),
 	{}
 };
 

@@ -43,6 +43,9 @@ void hc_suite_core(void)
 			  hc_check_state(&hc_state_vectors[i], msg), msg);
 	hc_report("state", "names unique and complete", hc_check_state_names(msg), msg);
 	hc_report("drift", "known series give known statistics", hc_check_drift(msg), msg);
+	for (i = 0; i < hc_change_vector_count; i++)
+		hc_report("page changes", hc_change_vectors[i].name,
+			  hc_check_change(&hc_change_vectors[i], msg), msg);
 	hc_report("snapshot tsc", "every clocksource situation",
 		  hc_check_snapshot_tsc(msg), msg);
 	for (i = 0; i < hc_error_vector_count; i++)

@@ -116,3 +116,53 @@ bool hostclock_snapshot_tsc(const struct hostclock_line *line, u64 cycles,
 	}
 	return false;
 }
+
+/* nanoseconds of a 64-bit binary fraction of a second, to nearest */
+static u64 hostclock_frac_to_ns(u64 frac)
+{
+	return (u64)(((__uint128_t)frac * NSEC_PER_SEC + (1ULL << 63)) >> 64);
+}
+
+/**
+ * hostclock_page_changes() - what changed from one valid page to the next
+ * @old: the previous valid page
+ * @new: the new one
+ * @freq_ppb: a period change above this is HOSTCLOCK_CHANGE_FREQ
+ * @step_ns: a time jump above this is HOSTCLOCK_CHANGE_STEP
+ *
+ * The time jump compares the new page's time with the old page's time
+ * extrapolated to the new page's counter_value; pages in different
+ * timescales are not compared. A new disruption_marker is
+ * HOSTCLOCK_CHANGE_DISRUPTION; a new vm_generation_counter, on a page that
+ * flags it present, HOSTCLOCK_CHANGE_VM_GENERATION.
+ *
+ * Return: a mask of HOSTCLOCK_CHANGE_*.
+ */
+unsigned int hostclock_page_changes(const struct hostclock_clock *old,
+				    const struct hostclock_clock *new,
+				    u64 freq_ppb, u64 step_ns)
+{
+	u64 a = hostclock_period_to_mult(new->counter_period_frac_sec,
+					 new->counter_period_shift);
+	u64 b = hostclock_period_to_mult(old->counter_period_frac_sec,
+					 old->counter_period_shift);
+	struct hostclock_time then;
+	unsigned int changes = 0;
+	__int128_t jump;
+
+	if (new->disruption_marker != old->disruption_marker)
+		changes |= HOSTCLOCK_CHANGE_DISRUPTION;
+	if ((new->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT) &&
+	    new->vm_generation_counter != old->vm_generation_counter)
+		changes |= HOSTCLOCK_CHANGE_VM_GENERATION;
+	if ((__uint128_t)(a > b ? a - b : b - a) * NSEC_PER_SEC > (__uint128_t)freq_ppb * b)
+		changes |= HOSTCLOCK_CHANGE_FREQ;
+	if (old->time_type != new->time_type ||
+	    hostclock_counter_to_time(old, new->counter_value, &then))
+		return changes;
+	jump = ((__int128_t)new->time_sec - (__int128_t)then.sec) * NSEC_PER_SEC +
+	       (__int128_t)hostclock_frac_to_ns(new->time_frac_sec) - then.nsec;
+	if (jump > (__int128_t)step_ns || -jump > (__int128_t)step_ns)
+		changes |= HOSTCLOCK_CHANGE_STEP;
+	return changes;
+}

@@ -95,7 +95,7 @@ modprobe hostclock monotonic_guard=1
 wait_readable 30
 make_current
 check "guard on: hostclock current" grep -qx hostclock "$cs/current_clocksource"
-a=$(hc-compare --clock raw -n 5 --repeat 5 --every 200 | sed -n 's/^rate_ppb=//p')
+a=$(hc-compare --clock raw -n 20 --repeat 9 --every 500 | sed -n 's/^rate_ppb=//p')
 note "guard on: reference - MONOTONIC_RAW rate $a ppb"
 a=${a%.*}
 check "guard on: the clock runs at the reference's rate (within 1 ppm)" \
