@@ -1,0 +1,71 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest side: every malformed page the agent can write, an unreliable
+# status and a frozen (stale) agent. While the page is bad the PTP clock
+# refuses with the documented errno, sysfs names the state and the failed
+# check, the matching counter moves by one, and the clocksource keeps
+# counting at its rate (CLOCK_MONOTONIC_RAW against the reference across
+# the fault); after the agent restores the page everything recovers. The
+# guest's dmesg must stay free of WARN/BUG/Oops/lockups (guest-init checks).
+
+ok() { echo "HCTEST ok $*"; }
+fail() { echo "HCTEST fail $*"; }
+note() { echo "HCTEST note $*"; }
+check() {
+	name=$1
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
+}
+cs=/sys/devices/system/clocksource/clocksource0
+field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
+abs() { case $1 in -*) echo "${1#-}" ;; *) echo "$1" ;; esac; }
+agent() { hc-compare --cmd "$*" >/dev/null; }
+raw_offset() { field offset_ns "$(hc-compare --clock raw -n 10)"; }
+
+modprobe hostclock
+i=0
+until hc-ptp-check /dev/ptp0 get >/dev/null 2>&1 || [ $i -ge 30 ]; do sleep 1; i=$((i + 1)); done
+i=0
+until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+echo hostclock >"$cs/current_clocksource"
+check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
+ptp=/dev/ptp0
+s=/sys/class/misc/hostclock0
+
+# fault NAME AGENT_CMD STATUS ERROR ERRNO INVALID+ WAIT_S
+fault() {
+	fname=$1 cmd=$2 want_status=$3 want_error=$4 want_errno=$5 want_inv=$6 wait=$7
+	inv=$(cat $s/invalid_pages)
+	a=$(raw_offset)
+	agent "$cmd"
+	sleep "$wait"
+	st=$(cat $s/status) er=$(cat $s/error)
+	r=$(hc-ptp-check $ptp get 2>&1)
+	note "$fname: status $st, error $er, PTP read: $r"
+	check "$fname: status $want_status, error $want_error" \
+		test "$st $er" = "$want_status $want_error"
+	check "$fname: PTP read fails with $want_errno" sh -c "echo '$r' | grep -q 'errno=$want_errno'"
+	check "$fname: invalid_pages +$want_inv" test $(( $(cat $s/invalid_pages) - inv )) = "$want_inv"
+	agent restore
+	sleep 1
+	b=$(raw_offset)
+	check "$fname: recovered ($(cat $s/status))" sh -c \
+		"hc-ptp-check $ptp get >/dev/null && grep -qxE 'freerunning|synchronized' $s/status"
+	check "$fname: MONOTONIC_RAW kept the reference's pace across it (moved $((b - a)) ns)" \
+		test "$(abs $((b - a)))" -le 20000
+}
+
+fault "bad magic" "corrupt magic" invalid bad_magic ENODATA 1 0.5
+fault "wrong version" "corrupt version" invalid bad_version ENODATA 1 0.5
+t=$(cat $s/read_timeouts)
+fault "seq stuck odd" "corrupt seq" invalid seq_timeout EAGAIN 1 0.5
+check "seq stuck odd: read_timeouts counted ($(( $(cat $s/read_timeouts) - t )))" \
+	test $(( $(cat $s/read_timeouts) - t )) -ge 1
+fault "zero period" "corrupt period" invalid zero_period ENODATA 1 0.5
+fault "shift out of range" "corrupt shift" invalid bad_shift ENODATA 1 0.5
+fault "invalid counter" "corrupt counter" no-clock none ENODATA 0 0.5
+fault "unreliable status" "status unreliable" unreliable none ENODATA 0 0.5
+fault "agent frozen (stale)" "freeze" stale none ENODATA 0 5
+check "clocksource still hostclock" grep -qx hostclock "$cs/current_clocksource"
+check "no monotonic clamps needed ($(cat $s/monotonic_clamps))" test "$(cat $s/monotonic_clamps)" = 0
