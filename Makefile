@@ -13,7 +13,8 @@
 #   make modules-all   build against Debian's 6.1 and 6.12 headers, W=1
 #   make dkms-check    dkms add/build/install/uninstall for 6.1 and 6.12
 #   make guest-test    QEMU (TCG) guests of 6.1 and 6.12 load the module
-#   make demo          the main job (see README)
+#   make demo          the main job: agent, guest, chrony on hostclock, live
+#   make bench-reader  the userspace reader against clock_gettime()
 #
 # KDIR defaults to the running kernel's build directory; when that has no
 # headers (as on a build machine running another kernel), to the newest

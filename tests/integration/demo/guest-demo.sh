@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# hostclock-agent: --interval 500
+#
+# The guest half of `make demo`: prints "DEMO ..." lines that scripts/demo.sh
+# shows live. The guest clock starts 1 s behind the host's; chrony on
+# hostclock's PTP clock brings it in; then a simulated migration (the
+# reference steps 5 ms and runs 100 ppm fast, with a disruption) and the
+# recovery. Offsets come from the comparator, which does not use hostclock.
+
+say() { echo "DEMO $*"; }
+field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
+cs=/sys/devices/system/clocksource/clocksource0
+s=/sys/class/misc/hostclock0
+fmt_us() { awk -v n="$1" 'BEGIN { printf "%+12.3f us", n / 1000 }'; }
+offset() { field offset_ns "$(hc-compare --clock realtime -n 10)"; }
+
+# watch SECONDS LABEL: a line per second: comparator offset, sysfs, chrony
+watch() {
+	t=0
+	while [ "$t" -lt "$1" ]; do
+		sleep 1
+		t=$((t + 1))
+		o=$(offset)
+		say "$(printf '%-10s t=%3ss   guest - host (comparator) %s   driver offset_ns (host - guest) %12s' \
+			"$2" "$t" "$(fmt_us $((-${o:-0})))" "$(cat $s/offset_ns)")"
+	done
+}
+
+say "guest up: Linux $(uname -r), clocksource $(cat $cs/current_clocksource)"
+modprobe hostclock sample_interval_ms=250
+say "modprobe hostclock:"
+dmesg | grep -o 'hostclock0: .*' | sed 's/^/DEMO     /'
+i=0
+until hc-ptp-check /dev/ptp0 get >/dev/null 2>&1 || [ $i -ge 30 ]; do sleep 1; i=$((i + 1)); done
+say "paired with the host agent after ${i}s: $(cat $s/status), TSC mapping +-$(cat $s/tsc_offset_uncertainty_ticks) ticks"
+i=0
+until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+say "available clocksources: $(cat $cs/available_clocksource)"
+echo hostclock >"$cs/current_clocksource"
+say "echo hostclock > current_clocksource  ->  $(cat $cs/current_clocksource)"
+
+o=$(offset)
+hc-dev-check - shift $((o - 1000000000)) >/dev/null
+echo 1 >$s/reset_stats
+say ""
+say "The guest clock is now 1 s behind the host. Starting chrony:"
+say "    refclock PHC /dev/ptp0 poll 0 dpoll -2 prefer"
+say "    makestep 0.1 3"
+echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
+echo "root:x:0:" >/etc/group
+mkdir -p /tmp/chrony
+printf 'refclock PHC /dev/ptp0 poll 0 dpoll -2 prefer\nmakestep 0.1 3\ncmdport 0\npidfile /tmp/chrony/pid\n' \
+	>/tmp/chrony.conf
+chronyd -d -f /tmp/chrony.conf -u root >/tmp/chrony.out 2>&1 &
+chrony=$!
+watch 12 chrony
+
+echo 1 >$s/reset_stats
+sleep 5
+say ""
+say "steady state, 5 s of the driver's own samples ($s, after reset_stats):"
+for f in status samples offset_mean_ns offset_stddev_ns max_abs_offset_ns drift_ppb \
+	 page_updates disruptions time_steps freq_changes; do
+	say "$(printf '    %-20s %s' "$f" "$(cat $s/$f)")"
+done
+
+hc-uevent 25 >/tmp/uevents &
+say ""
+say "Simulated migration: the host's reference steps +5 ms and runs 100 ppm fast; disruption"
+hc-compare --cmd "step 5000000" >/dev/null
+hc-compare --cmd "rate 100ppm" >/dev/null
+hc-compare --cmd "disrupt" >/dev/null
+watch 15 migrated
+
+say ""
+say "counters since load: disruptions $(cat $s/disruptions) (the first: pairing learned the TSC), time_steps $(cat $s/time_steps), freq_changes $(cat $s/freq_changes)"
+say "uevent: $(grep -m 1 HOSTCLOCK_EVENT=disruption /tmp/uevents | sed 's/^change@[^ ]* //')"
+kill "$chrony"
+wait "$chrony" 2>/dev/null
+say "final: guest - host $(fmt_us $((-$(offset))))"
