@@ -115,6 +115,7 @@ for kdir in $headers; do
 		read -ra qemu_opts <<<"$(sed -n 's/^# hostclock-qemu: //p' "$sc")"
 		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
 			"$out/hostclock.version:hostclock.version" \
+			"tests/integration/guest-lib.sh:hc-lib.sh" \
 			"$modules:lib/modules/$kver" \
 			"$tbin/hc-compare:bin/hc-compare" "$tbin/hc-ptp-check:bin/hc-ptp-check" \
 			"$tbin/hc-dev-check:bin/hc-dev-check" "$tbin/hc-uevent:bin/hc-uevent" \

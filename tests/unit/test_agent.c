@@ -304,6 +304,13 @@ static void hc_test_injection(void)
 	hc_report("inject", "leap pre_pos announced",
 		  !hc_inject(&a, "leap pre_pos", &clk, msg) &&
 		  clk.leap_indicator == VMCLOCK_LEAP_PRE_POS, msg);
+	hc_report("inject", "maxerror 100000 published as valid",
+		  !hc_inject(&a, "maxerror 100000", &clk, msg) &&
+		  (clk.flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID) &&
+		  clk.time_maxerror_nanosec == 100000 && clk.time_esterror_nanosec == 50000, msg);
+	hc_report("inject", "maxerror auto gives the host's back",
+		  !hc_inject(&a, "maxerror auto", &clk, msg) &&
+		  clk.time_maxerror_nanosec != 100000, msg);
 	hc_report("inject", "bad status name refused",
 		  hc_inject(&a, "status sideways", &clk, msg) == -1000, msg);
 

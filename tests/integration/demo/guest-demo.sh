@@ -9,9 +9,8 @@
 # reference steps 5 ms and runs 100 ppm fast, with a disruption) and the
 # recovery. Offsets come from the comparator, which does not use hostclock.
 
+. /hc-lib.sh
 say() { echo "DEMO $*"; }
-field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
-cs=/sys/devices/system/clocksource/clocksource0
 s=/sys/class/misc/hostclock0
 fmt_us() { awk -v n="$1" 'BEGIN { printf "%+12.3f us", n / 1000 }'; }
 offset() { field offset_ns "$(hc-compare --clock realtime -n 10)"; }
@@ -32,13 +31,10 @@ say "guest up: Linux $(uname -r), clocksource $(cat $cs/current_clocksource)"
 modprobe hostclock sample_interval_ms=250
 say "modprobe hostclock:"
 dmesg | grep -o 'hostclock0: .*' | sed 's/^/DEMO     /'
-i=0
-until hc-ptp-check /dev/ptp0 get >/dev/null 2>&1 || [ $i -ge 30 ]; do sleep 1; i=$((i + 1)); done
-say "paired with the host agent after ${i}s: $(cat $s/status), TSC mapping +-$(cat $s/tsc_offset_uncertainty_ticks) ticks"
-i=0
-until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+wait_readable 30
+say "paired with the host agent after ${waited}s: $(cat $s/status), TSC mapping +-$(cat $s/tsc_offset_uncertainty_ticks) ticks"
+make_current
 say "available clocksources: $(cat $cs/available_clocksource)"
-echo hostclock >"$cs/current_clocksource"
 say "echo hostclock > current_clocksource  ->  $(cat $cs/current_clocksource)"
 
 o=$(offset)

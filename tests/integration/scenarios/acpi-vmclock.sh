@@ -9,14 +9,7 @@
 # PTP clock refuses reads with the documented errno. (Disruption after a
 # snapshot restore is checked in the integration suite.)
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
-note() { echo "HCTEST note $*"; }
-check() {
-	name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
-}
+. /hc-lib.sh
 
 acpi=
 for d in /sys/bus/acpi/devices/*; do
@@ -26,9 +19,7 @@ check "QEMU exposes an ACPI VMCLOCK device ($acpi)" test -n "$acpi"
 note "ACPI modalias: $(cat "$acpi/modalias" 2>/dev/null)"
 
 # coldplug: PCI and platform (ACPI-enumerated) devices
-for m in /sys/bus/pci/devices/*/modalias /sys/bus/platform/devices/*/modalias; do
-	modprobe -q "$(cat "$m")" 2>/dev/null
-done
+coldplug
 check "module autoloaded" test -d /sys/module/hostclock
 plat=$(ls -d /sys/bus/platform/drivers/hostclock_acpi/*:* 2>/dev/null | head -n 1)
 check "ACPI device bound to hostclock_acpi ($plat)" test -n "$plat"

@@ -7,33 +7,12 @@
 # (PTP_SYS_OFFSET_PRECISE here), so a PRECISE that failed after a switch
 # would starve it; every phase must bring new samples and no read errors.
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
-note() { echo "HCTEST note $*"; }
-check() {
-	name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
-}
-cs=/sys/devices/system/clocksource/clocksource0
+. /hc-lib.sh
 
 modprobe hostclock
-ptp=
-i=0
-while [ $i -lt 30 ]; do
-	for c in /sys/class/ptp/ptp*; do
-		[ "$(cat "$c/clock_name" 2>/dev/null)" = hostclock ] && ptp=/dev/$(basename "$c")
-	done
-	[ -n "$ptp" ] && hc-ptp-check "$ptp" get >/dev/null 2>&1 && break
-	sleep 1
-	i=$((i + 1))
-done
+wait_readable 30
 check "paired and readable ($ptp)" hc-ptp-check "$ptp" get
-i=0
-until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+make_current	# registered; chrony starts on tsc
 echo tsc >"$cs/current_clocksource"
 
 echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd

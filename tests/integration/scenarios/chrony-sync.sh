@@ -6,26 +6,12 @@
 # reference, measured by the comparator (which does not use hostclock).
 # With hostclock the current clocksource.
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
-note() { echo "HCTEST note $*"; }
-check() {
-	name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
-}
-cs=/sys/devices/system/clocksource/clocksource0
-field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
-abs() { case $1 in -*) echo "${1#-}" ;; *) echo "$1" ;; esac; }
+. /hc-lib.sh
 
 modprobe hostclock
-i=0
-until hc-ptp-check /dev/ptp0 get >/dev/null 2>&1 || [ $i -ge 30 ]; do sleep 1; i=$((i + 1)); done
-i=0
-until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
-echo hostclock >"$cs/current_clocksource"
+wait_readable 30
+make_current
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
-ptp=/dev/ptp0
 echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
 echo "root:x:0:" >/etc/group
 

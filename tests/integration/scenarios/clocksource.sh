@@ -10,45 +10,13 @@
 # follow the step. Measured against the agent's reference through the
 # comparator, which does not use hostclock.
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
-note() { echo "HCTEST note $*"; }
-check() {
-	name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
-}
-cs=/sys/devices/system/clocksource/clocksource0
-# the clocksource registers at the poll after pairing, a little after the
-# PTP clock becomes readable: wait for it before selecting it
-make_current() {
-	i=0
-	until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo hostclock >"$cs/current_clocksource"
-}
-field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
+. /hc-lib.sh
 # rate RESULT: the comparator's least-squares rate, whole ppb
 rate() { echo "$1" | sed -n 's/^rate_ppb=\(-\{0,1\}[0-9]*\).*/\1/p'; }
 
-within() {	# within VALUE LIMIT: |VALUE| <= LIMIT (integers)
-	v=${1#-}
-	[ -n "$v" ] && [ "$v" != nan ] && [ "$v" -le "$2" ]
-}
-
-for m in /sys/bus/pci/devices/*/modalias; do modprobe -q "$(cat "$m")" 2>/dev/null; done
-ptp=
-for c in /sys/class/ptp/ptp*; do
-	[ "$(cat "$c/clock_name" 2>/dev/null)" = hostclock ] && ptp=/dev/$(basename "$c")
-done
-i=0
-until [ -n "$ptp" ] && hc-ptp-check "$ptp" get >/dev/null 2>&1 || [ $i -ge 30 ]; do
-	sleep 1
-	i=$((i + 1))
-done
-check "paired and readable ($ptp, ${i}s)" hc-ptp-check "$ptp" get
+coldplug
+wait_readable 30
+check "paired and readable ($ptp, ${waited}s)" hc-ptp-check "$ptp" get
 make_current
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
 sleep 2	# a few agent updates on a settled fit

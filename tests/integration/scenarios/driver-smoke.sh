@@ -7,32 +7,10 @@
 # read it (checked against the agent's reference through the comparator),
 # settime refused, and rmmod while hostclock is current.
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
-note() { echo "HCTEST note $*"; }
-check() {	# check NAME COMMAND...: the command's status is the verdict
-	name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
-}
-cs=/sys/devices/system/clocksource/clocksource0
-# the clocksource registers at the poll after pairing, a little after the
-# PTP clock becomes readable: wait for it before selecting it
-make_current() {
-	i=0
-	until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo hostclock >"$cs/current_clocksource"
-}
-abs() { case $1 in -*) echo "${1#-}" ;; *) echo "$1" ;; esac; }
-field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
+. /hc-lib.sh
 
 # Coldplug as udev would: modprobe every device's modalias.
-for m in /sys/bus/pci/devices/*/modalias /sys/bus/platform/devices/*/modalias; do
-	modprobe -q "$(cat "$m")" 2>/dev/null
-done
+coldplug
 check "module autoloaded from the ivshmem modalias" test -d /sys/module/hostclock
 
 # Exactly one of the three ivshmem devices is ours: the one with the magic.
@@ -47,19 +25,12 @@ check "bound to the hostclock region only ($bound bound, $foreign left alone)" \
 check "no probe errors for foreign devices" \
 	sh -c '! dmesg | grep -iE "hostclock.*(probe|error)|probe of .* failed"'
 
-ptp=
-for c in /sys/class/ptp/ptp*; do
-	[ "$(cat "$c/clock_name")" = hostclock ] && ptp=/dev/$(basename "$c")
-done
+find_ptp
 check "PTP clock named hostclock exists ($ptp)" test -n "$ptp" -a -c "$ptp"
 
 # Pairing: the agent asks once a second, the driver answers at its next poll.
-i=0
-until hc-ptp-check "$ptp" get >/dev/null 2>&1 || [ $i -ge 30 ]; do
-	sleep 1
-	i=$((i + 1))
-done
-check "PTP clock readable after pairing (${i}s)" hc-ptp-check "$ptp" get
+wait_readable 30
+check "PTP clock readable after pairing (${waited}s)" hc-ptp-check "$ptp" get
 note "clocksource at boot: $(cat "$cs/current_clocksource")"
 make_current
 dmesg | grep hostclock | sed 's/^/HCTEST note dmesg: /'

@@ -9,28 +9,13 @@
 # the fault); after the agent restores the page everything recovers. The
 # guest's dmesg must stay free of WARN/BUG/Oops/lockups (guest-init checks).
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
-note() { echo "HCTEST note $*"; }
-check() {
-	name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
-}
-cs=/sys/devices/system/clocksource/clocksource0
-field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
-abs() { case $1 in -*) echo "${1#-}" ;; *) echo "$1" ;; esac; }
-agent() { hc-compare --cmd "$*" >/dev/null; }
+. /hc-lib.sh
 raw_offset() { field offset_ns "$(hc-compare --clock raw -n 10)"; }
 
 modprobe hostclock
-i=0
-until hc-ptp-check /dev/ptp0 get >/dev/null 2>&1 || [ $i -ge 30 ]; do sleep 1; i=$((i + 1)); done
-i=0
-until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
-echo hostclock >"$cs/current_clocksource"
+wait_readable 30
+make_current
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
-ptp=/dev/ptp0
 s=/sys/class/misc/hostclock0
 
 # fault NAME AGENT_CMD STATUS ERROR ERRNO INVALID+ WAIT_S

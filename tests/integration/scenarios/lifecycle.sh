@@ -7,42 +7,7 @@
 # device while hostclock is current and being read; load/current/unload
 # cycles; and suspend and resume (pm_test "core") with hostclock current.
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
-note() { echo "HCTEST note $*"; }
-check() {
-	name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
-}
-cs=/sys/devices/system/clocksource/clocksource0
-# the clocksource registers at the poll after pairing, a little after the
-# PTP clock becomes readable: wait for it before selecting it
-make_current() {
-	i=0
-	until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo hostclock >"$cs/current_clocksource"
-}
-
-find_ptp() {
-	ptp=
-	for c in /sys/class/ptp/ptp*; do
-		[ "$(cat "$c/clock_name" 2>/dev/null)" = hostclock ] && ptp=/dev/$(basename "$c")
-	done
-}
-# wait_readable SECONDS: sets $ptp; not in a subshell, so call it directly
-wait_readable() {
-	i=0
-	find_ptp
-	until [ -n "$ptp" ] && hc-ptp-check "$ptp" get >/dev/null 2>&1 || [ $i -ge "$1" ]; do
-		sleep 1
-		i=$((i + 1))
-		find_ptp
-	done
-}
+. /hc-lib.sh
 
 modprobe hostclock
 wait_readable 30

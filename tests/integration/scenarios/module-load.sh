@@ -4,8 +4,7 @@
 # Guest side: hostclock.ko loads and unloads cleanly, repeatedly, and is the
 # build this run made.
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
+. /hc-lib.sh
 
 want=$(cat /hostclock.version)
 for i in 1 2 3; do

@@ -6,31 +6,11 @@
 # sampler against a known shift of CLOCK_REALTIME, step_on_disruption, and
 # /dev/hostclockN (read, read-only mmap, poll, hostclock-dump on it).
 
-ok() { echo "HCTEST ok $*"; }
-fail() { echo "HCTEST fail $*"; }
-note() { echo "HCTEST note $*"; }
-check() {
-	name=$1
-	shift
-	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
-}
-cs=/sys/devices/system/clocksource/clocksource0
-field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
-abs() { case $1 in -*) echo "${1#-}" ;; *) echo "$1" ;; esac; }
-agent() { hc-compare --cmd "$*" >/dev/null; }
+. /hc-lib.sh
 
 modprobe hostclock sample_interval_ms=100
-i=0
-until hc-ptp-check /dev/ptp0 get >/dev/null 2>&1 || [ $i -ge 30 ]; do
-	sleep 1
-	i=$((i + 1))
-done
-i=0
-until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-echo hostclock >"$cs/current_clocksource"
+wait_readable 30
+make_current
 s=/sys/class/misc/hostclock0
 dev=/dev/hostclock0
 

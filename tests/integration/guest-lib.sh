@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the guest scenarios, sourced as /hc-lib.sh (busybox sh).
+# Results go to the console as "HCTEST ok|fail|note ..." lines.
+
+ok() { echo "HCTEST ok $*"; }
+fail() { echo "HCTEST fail $*"; }
+note() { echo "HCTEST note $*"; }
+
+# check NAME COMMAND...: the command's status is the verdict; its output's
+# tail is shown on failure. (Uses $name: scenarios keep their own names in
+# other variables.)
+check() {
+	name=$1
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else fail "$name: $(echo "$out" | tail -n 3)"; fi
+}
+
+# field KEY TEXT: the integer after KEY= in TEXT
+field() { echo "$2" | sed -n "s/.*$1=\([-0-9]*\).*/\1/p"; }
+abs() { case $1 in -*) echo "${1#-}" ;; *) echo "$1" ;; esac; }
+# within VALUE LIMIT: |VALUE| <= LIMIT, integers; an empty VALUE fails
+within() { v=${1#-}; [ -n "$v" ] && [ "$v" -le "$2" ]; }
+
+# an agent command through the comparator's channel
+agent() { hc-compare --cmd "$*" >/dev/null; }
+
+cs=/sys/devices/system/clocksource/clocksource0
+
+# coldplug as udev would: modprobe every PCI and platform device's modalias
+coldplug() {
+	for m in /sys/bus/pci/devices/*/modalias /sys/bus/platform/devices/*/modalias; do
+		modprobe -q "$(cat "$m")" 2>/dev/null
+	done
+}
+
+# find_ptp: $ptp is hostclock's first PTP clock, or empty
+find_ptp() {
+	ptp=
+	for c in /sys/class/ptp/ptp*; do
+		[ "$(cat "$c/clock_name" 2>/dev/null)" = hostclock ] && ptp=/dev/$(basename "$c")
+	done
+}
+
+# wait_readable SECONDS: until hostclock's PTP clock reads (pairing done);
+# sets $ptp and $waited. Call it directly, not in $(...), to keep them.
+wait_readable() {
+	waited=0
+	find_ptp
+	until [ -n "$ptp" ] && hc-ptp-check "$ptp" get >/dev/null 2>&1 || [ $waited -ge "$1" ]; do
+		sleep 1
+		waited=$((waited + 1))
+		find_ptp
+	done
+}
+
+# make_current: the clocksource registers at the poll after pairing, a
+# little after the PTP clock reads: wait for it, then select it
+make_current() {
+	i=0
+	until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo hostclock >"$cs/current_clocksource"
+}
