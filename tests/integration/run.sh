@@ -12,8 +12,10 @@
 #   guest measures its clocks against the agent's reference and asks for
 #   agent commands (tests/integration/compare/).
 #
-# A scenario may add agent options with a line "# hostclock-agent: OPTIONS"
-# and QEMU arguments with "# hostclock-qemu: ARGS".
+# A scenario may add agent options with a line "# hostclock-agent: OPTIONS",
+# QEMU arguments with "# hostclock-qemu: ARGS", and a second hostclock
+# region with its own agent (a fourth ivshmem device) with
+# "# hostclock-devices: 2".
 # Every process started here is stopped when the scenario ends, also on
 # failure or interrupt. A failed scenario prints its failed checks, the
 # guest console's tail and the agent's log.
@@ -51,15 +53,19 @@ make -s tools testbins >/dev/null || { echo "FAIL building the host tools"; exit
 [ -x "$debs/root-linuxptp/usr/sbin/phc_ctl" ] && [ -x "$debs/root-chrony/usr/sbin/chronyd" ] ||
 	{ echo "FAIL chrony or linuxptp is not unpacked: run scripts/install-deps.sh guest"; exit 1; }
 
-# start_host DIR AGENT_OPTS...: agent and comparator host side for one guest
+# start_host DIR DEVICES AGENT_OPTS...: agents and the comparator host side
 start_host() {
-	local dir=$1 i
-	shift
+	local dir=$1 devices=$2 i
+	shift 2
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	head -c 8192 /dev/zero >"$dir/foreign"
 	"$bin/hostclockd" --region "$dir/region" --foreground "$@" 2>"$dir/agent.log" &
 	host_pids+=($!)
+	if [ "$devices" = 2 ]; then
+		"$bin/hostclockd" --region "$dir/region2" --foreground "$@" 2>"$dir/agent2.log" &
+		host_pids+=($!)
+	fi
 	"$tbin/hc-compare-host" "$dir/compare" "$bin/hostclockctl" "$dir/region" \
 		2>"$dir/compare.log" &
 	host_pids+=($!)
@@ -74,13 +80,17 @@ start_host() {
 
 # ivshmem devices for QEMU, in the order the guest enumerates them
 qemu_devices() {
-	local dir=$1
+	local dir=$1 devices=$2
 	echo -object memory-backend-file,id=hc0,share=on,mem-path="$dir/region",size=8K \
 		-device ivshmem-plain,memdev=hc0 \
 		-object memory-backend-file,id=foreign,share=on,mem-path="$dir/foreign",size=8K \
 		-device ivshmem-plain,memdev=foreign \
 		-object memory-backend-file,id=cmp,share=on,mem-path="$dir/compare",size=4K \
 		-device ivshmem-plain,memdev=cmp
+	[ "$devices" = 2 ] &&
+		echo -object memory-backend-file,id=hc1,share=on,mem-path="$dir/region2",size=8K \
+			-device ivshmem-plain,memdev=hc1
+	return 0
 }
 
 # the module where modprobe finds it, with its aliases
@@ -113,6 +123,7 @@ for kdir in $headers; do
 		run=$out/run-$name-$kver
 		read -ra agent_opts <<<"$(sed -n 's/^# hostclock-agent: //p' "$sc")"
 		read -ra qemu_opts <<<"$(sed -n 's/^# hostclock-qemu: //p' "$sc")"
+		devices=$(sed -n 's/^# hostclock-devices: //p' "$sc")
 		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
 			"$out/hostclock.version:hostclock.version" \
 			"tests/integration/guest-lib.sh:hc-lib.sh" \
@@ -124,10 +135,10 @@ for kdir in $headers; do
 			"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
 			"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" || exit 1
 		start=$(date +%s)
-		if start_host "$run" "${agent_opts[@]}"; then
+		if start_host "$run" "${devices:-1}" "${agent_opts[@]}"; then
 			# shellcheck disable=SC2046 # one word per QEMU argument
 			scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "$limit" \
-				$(qemu_devices "$run") "${qemu_opts[@]}"
+				$(qemu_devices "$run" "${devices:-1}") "${qemu_opts[@]}"
 			done_rc=$?
 		else
 			done_rc=1
