@@ -47,9 +47,10 @@ static int hostclock_acpi_probe(struct platform_device *pdev)
 	if (!p || devm_add_action_or_reset(dev, hostclock_acpi_iounmap, (void __force *)p))
 		return -ENOMEM;
 
+	/* mmap of /dev/hostclockN only for a whole page: nothing else exposed */
 	hc = hostclock_dev_create(dev, (const struct vmclock_abi __force *)p,
-				  PAGE_ALIGNED(res->start) ? res->start : 0,
-				  resource_size(res), NULL);
+				  PAGE_ALIGNED(res->start) && resource_size(res) >= PAGE_SIZE ?
+				  res->start : 0, resource_size(res), NULL);
 	if (IS_ERR(hc))
 		return PTR_ERR(hc);
 	if (handle) {
