@@ -61,14 +61,11 @@ static const struct hostclock_line *hostclock_cs_line(unsigned int seq)
 }
 
 /*
- * Publish @next as the line. Interrupts are off so that nothing on this CPU
- * (suspend's syscore path included) sees a half-written copy.
+ * Publish @next as the line; interrupts must be off, so that nothing on
+ * this CPU (suspend's syscore path included) sees a half-written copy.
  */
-static void hostclock_cs_publish(const struct hostclock_line *next)
+static void hostclock_cs_publish_locked(const struct hostclock_line *next)
 {
-	unsigned long flags;
-
-	local_irq_save(flags);
 	WRITE_ONCE(hostclock_latch.seq, hostclock_latch.seq + 1);
 	smp_wmb();	/* readers move to line[1] before line[0] changes */
 	hostclock_latch.line[0] = *next;
@@ -76,6 +73,33 @@ static void hostclock_cs_publish(const struct hostclock_line *next)
 	WRITE_ONCE(hostclock_latch.seq, hostclock_latch.seq + 1);
 	smp_wmb();	/* readers move to line[0] before line[1] changes */
 	hostclock_latch.line[1] = *next;
+}
+
+static void hostclock_cs_publish(const struct hostclock_line *next)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	hostclock_cs_publish_locked(next);
+	local_irq_restore(flags);
+}
+
+/*
+ * Continue the current line at a new rate from now. Reading the line,
+ * rebasing it and publishing happen with interrupts off, so a suspend
+ * (whose resume restarts the line) cannot fall in between.
+ */
+static void hostclock_cs_rebase(u64 mult)
+{
+	struct hostclock_line line;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	line = *hostclock_cs_line(READ_ONCE(hostclock_latch.seq));
+	if (line.mult != mult) {
+		hostclock_line_rebase(&line, rdtsc_ordered(), mult);
+		hostclock_cs_publish_locked(&line);
+	}
 	local_irq_restore(flags);
 }
 
@@ -136,8 +160,9 @@ static void hostclock_cs_resume(struct clocksource *cs)
 {
 	struct hostclock_line line = *hostclock_cs_line(READ_ONCE(hostclock_latch.seq));
 
+	/* interrupts are already off here */
 	hostclock_line_start(&line, rdtsc_ordered(), hostclock_cs_suspend_ns, line.mult);
-	hostclock_cs_publish(&line);
+	hostclock_cs_publish_locked(&line);
 	WRITE_ONCE(hostclock_cs_last, hostclock_cs_suspend_ns);
 }
 
@@ -194,12 +219,8 @@ void hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *c
 		goto out;
 	}
 
-	line = *hostclock_cs_line(READ_ONCE(hostclock_latch.seq));
-	if (line.mult != mult) {
-		/* where the readers are now, continued at the new rate */
-		hostclock_line_rebase(&line, rdtsc_ordered(), mult);
-		hostclock_cs_publish(&line);
-	}
+	/* where the readers are now, continued at the new rate */
+	hostclock_cs_rebase(mult);
 out:
 	mutex_unlock(&hostclock_cs_mutex);
 }
