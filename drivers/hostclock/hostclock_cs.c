@@ -252,7 +252,7 @@ void hostclock_cs_forget(struct hostclock_dev *hc)
  *
  * Return: true if @tsc was found.
  */
-bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64 *tsc)
+static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64 *tsc)
 {
 	struct hostclock_line line;
 	unsigned int seq;
@@ -266,6 +266,34 @@ bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64 *tsc)
 			return hostclock_snapshot_tsc(&line, cycles, tsc_lo, tsc_hi, tsc);
 	}
 	return hostclock_snapshot_tsc(NULL, cycles, tsc_lo, tsc_hi, tsc);
+}
+
+/* Snapshots tried before giving up on a clocksource switching under us. */
+#define HOSTCLOCK_CS_SNAPSHOT_TRIES	3
+
+/**
+ * hostclock_cs_snapshot() - a system time snapshot and the TSC it was taken at
+ * @snap: from ktime_get_snapshot(), which reads the current clocksource once
+ * @tsc: the TSC value behind that read
+ *
+ * For the PTP clock's zero-width brackets and cross-timestamps and for the
+ * drift sampler: system time and TSC from the same counter read.
+ *
+ * Return: false when neither tsc nor hostclock is the current clocksource.
+ */
+bool hostclock_cs_snapshot(struct system_time_snapshot *snap, u64 *tsc)
+{
+	unsigned int i;
+	u64 lo, hi;
+
+	for (i = 0; i < HOSTCLOCK_CS_SNAPSHOT_TRIES; i++) {
+		lo = rdtsc_ordered();
+		ktime_get_snapshot(snap);
+		hi = rdtsc_ordered();
+		if (hostclock_cs_tsc_of_snapshot(snap->cycles, lo, hi, tsc))
+			return true;
+	}
+	return false;
 }
 
 /**

@@ -20,28 +20,9 @@
 
 #include "hostclock.h"
 
-/* Snapshots tried before giving up on a clocksource switching under us. */
-#define HOSTCLOCK_PTP_TRIES	3
-
 static struct hostclock_dev *hostclock_ptp_dev(struct ptp_clock_info *info)
 {
 	return container_of(info, struct hostclock_dev, ptp_info);
-}
-
-/* One system snapshot and the TSC value it was taken at. */
-static bool hostclock_ptp_snapshot(struct system_time_snapshot *snap, u64 *tsc)
-{
-	unsigned int i;
-	u64 lo, hi;
-
-	for (i = 0; i < HOSTCLOCK_PTP_TRIES; i++) {
-		lo = rdtsc_ordered();
-		ktime_get_snapshot(snap);
-		hi = rdtsc_ordered();
-		if (hostclock_cs_tsc_of_snapshot(snap->cycles, lo, hi, tsc))
-			return true;
-	}
-	return false;
 }
 
 /* The system time a zero-width bracket can give, or false. */
@@ -74,7 +55,7 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 	u64 tsc;
 	int ret;
 
-	if (sts && hostclock_ptp_snapshot(&snap, &tsc) &&
+	if (sts && hostclock_cs_snapshot(&snap, &tsc) &&
 	    hostclock_ptp_snapshot_time(sts, &snap, &sys)) {
 		/* system time and device time from the same counter read */
 		ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, ts);
@@ -100,7 +81,7 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 	u64 tsc;
 	int ret;
 
-	if (!hostclock_ptp_snapshot(&snap, &tsc)) {
+	if (!hostclock_cs_snapshot(&snap, &tsc)) {
 		spin_lock_bh(&hc->lock);
 		hc->count.crosststamp_failures++;
 		spin_unlock_bh(&hc->lock);

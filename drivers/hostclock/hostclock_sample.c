@@ -48,10 +48,7 @@ static void hostclock_sample_pair(u64 *tsc, ktime_t *real)
 	struct system_time_snapshot snap;
 	u64 lo, hi;
 
-	lo = rdtsc_ordered();
-	ktime_get_snapshot(&snap);
-	hi = rdtsc_ordered();
-	if (hostclock_cs_tsc_of_snapshot(snap.cycles, lo, hi, tsc)) {
+	if (hostclock_cs_snapshot(&snap, tsc)) {
 		*real = snap.real;
 		return;
 	}
