@@ -4,6 +4,7 @@
  * minus a known constant, answering through a real mailbox. Then hostile
  * guests: garbage, absurd round trips, replays, wild offsets, floods.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -282,7 +283,105 @@ static void hc_test_pairing(void)
 	pthread_join(t, NULL);
 }
 
+/*
+ * Bursts fed straight to hcd_pairing_update(), no thread: the guest's TSC
+ * runs @ppm against the host's; burst @i is taken at host TSC at[i] with
+ * round trip rtt[i], and its offset is off by err[i] ticks (what a
+ * preempted guest gives, within its own round trip). Returns the fitted
+ * ratio minus one, in ppm.
+ */
+static long double hc_pairing_feed(long double ppm, const u64 *at, const u64 *rtt,
+				   const s64 *err, unsigned int n, struct hcd_pair_stats *st)
+{
+	const u64 base = 1ULL << 40;
+	struct hostclock_mailbox mb = { 0 };
+	struct hcd_pairing p;
+	struct hcd_tscmap map;
+	char why[64];
+	pid_t pid;
+	unsigned int i;
+
+	hcd_tscmap_parse("pairing", &map, &pid, why, sizeof(why));
+	hcd_pairing_init(&p, &mb);
+	for (i = 0; i < n; i++) {
+		u64 h = base + at[i];
+		s64 truth = -HC_GUEST_OFFSET + (s64)llroundl((long double)at[i] * ppm / 1e6L);
+
+		hcd_pairing_update(&p, &map, h, truth - (s64)(rtt[i] / 2) + err[i], rtt[i]);
+	}
+	*st = p.stats;
+	return (hcd_tscmap_ratio(&map) - 1.0L) * 1e6L;
+}
+
+#define HC_MS	2600000ULL	/* ticks per ms at 2.6 GHz */
+
+static void hc_test_pairing_fit(void)
+{
+	/* first contact, then bursts at 1, 2, 4 s; clean, 339-tick bursts */
+	static const u64 calm_at[] = { 0, 1000 * HC_MS, 2000 * HC_MS, 4000 * HC_MS };
+	static const u64 calm_rtt[] = { 678, 678, 678, 678 };
+	static const s64 calm_err[] = { 0, 300, -300, 200 };
+	/*
+	 * A module reloaded again and again: eight bursts within 2 s, the last
+	 * from a preempted guest (round trip 90000 ticks, offset 40000 off,
+	 * inside what its round trip allows). Weighted alike, that one burst
+	 * would move the ratio by about 6 ppm.
+	 */
+	static const u64 storm_at[] = { 0, 280 * HC_MS, 560 * HC_MS, 840 * HC_MS,
+					1120 * HC_MS, 1400 * HC_MS, 1680 * HC_MS, 2000 * HC_MS };
+	static const u64 storm_rtt[] = { 678, 700, 650, 690, 660, 700, 680, 90000 };
+	static const s64 storm_err[] = { 0, 200, -250, 100, -300, 250, -100, 40000 };
+	static const u64 close_at[] = { 0, 80 * HC_MS };
+	struct hcd_pair_stats st;
+	char msg[HC_MSG_LEN];
+	long double ppm;
+
+	ppm = hc_pairing_feed(200, calm_at, calm_rtt, calm_err, ARRAY_SIZE(calm_at), &st);
+	snprintf(msg, sizeof(msg), "ratio - 1 = %.4Lf ppm (truth 200), fits %llu, loose %llu",
+		 ppm, (unsigned long long)st.skew_fits, (unsigned long long)st.loose_skew);
+	hc_report("pairing fit", "four clean bursts over 4 s fit a 200 ppm ratio within 0.2 ppm",
+		  st.skew_fits > 0 && ppm > 199.8L && ppm < 200.2L, msg);
+
+	ppm = hc_pairing_feed(0, storm_at, storm_rtt, storm_err, ARRAY_SIZE(storm_at), &st);
+	snprintf(msg, sizeof(msg), "ratio - 1 = %.4Lf ppm (truth 0), fits %llu, loose %llu, accepted %llu",
+		 ppm, (unsigned long long)st.skew_fits, (unsigned long long)st.loose_skew,
+		 (unsigned long long)st.accepted);
+	hc_report("pairing fit", "a slow burst among quick ones moves the ratio less than 0.5 ppm",
+		  st.accepted == ARRAY_SIZE(storm_at) && ppm > -0.5L && ppm < 0.5L, msg);
+
+	/*
+	 * Bursts at 1, 2, 4, 8, 16 s after first contact, then twenty more
+	 * within 2 s from 20 s on (reloads); each off by up to +-300 ticks. The
+	 * fit must still span the 22 s, not just the crowd.
+	 */
+	{
+		u64 at[26], rtt[26], seed = 0x9e3779b97f4a7c15ULL;
+		s64 err[26];
+		unsigned int i;
+
+		for (i = 0; i < 26; i++) {
+			at[i] = i == 0 ? 0 : i < 6 ? (1000ULL << (i - 1)) * HC_MS :
+				20000 * HC_MS + (i - 6) * 100 * HC_MS;
+			rtt[i] = 678;
+			err[i] = (s64)(hc_rng(&seed) % 601) - 300;
+		}
+		ppm = hc_pairing_feed(0, at, rtt, err, 26, &st);
+		snprintf(msg, sizeof(msg), "ratio - 1 = %.4Lf ppm (truth 0), fits %llu, loose %llu",
+			 ppm, (unsigned long long)st.skew_fits, (unsigned long long)st.loose_skew);
+		hc_report("pairing fit", "a crowd of bursts after 20 s keeps a 22 s span: ratio within 0.02 ppm",
+			  st.skew_fits > 0 && ppm > -0.02L && ppm < 0.02L, msg);
+	}
+
+	/* two bursts 80 ms apart cannot tell the ratio within 0.24 ppm: no fit */
+	ppm = hc_pairing_feed(0, close_at, calm_rtt, calm_err, ARRAY_SIZE(close_at), &st);
+	snprintf(msg, sizeof(msg), "ratio - 1 = %.4Lf ppm, fits %llu, loose %llu",
+		 ppm, (unsigned long long)st.skew_fits, (unsigned long long)st.loose_skew);
+	hc_report("pairing fit", "bursts too close to tell a ratio leave it at 1",
+		  st.skew_fits == 0 && st.loose_skew == 1 && ppm == 0, msg);
+}
+
 void hc_suite_pairing(void)
 {
+	hc_test_pairing_fit();
 	hc_test_pairing();
 }

@@ -229,15 +229,17 @@ struct hcd_pair_stats {
 	u64 jumps;		/* accepted re-learns after a break */
 	u64 skew_fits;		/* ratio estimates taken */
 	u64 rejected_skew;	/* ratio estimates beyond HCD_PAIR_MAX_SKEW */
+	u64 loose_skew;		/* fits not taken: too uncertain yet */
 	u64 last_rtt;
 };
 
 #define HCD_PAIR_HISTORY	8	/* bursts the ratio is fitted over */
 
-/* one accepted burst: guest minus host at a host TSC */
+/* one accepted burst: guest minus host at a host TSC, +- unc ticks */
 struct hcd_pair_point {
 	u64 host;
 	s64 offset;
+	u64 unc;
 };
 
 /**
@@ -265,6 +267,8 @@ struct hcd_pairing {
 void hcd_pairing_init(struct hcd_pairing *p, struct hostclock_mailbox *mb);
 void hcd_pairing_request(struct hcd_pairing *p);
 int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map);
+int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
+		       u64 h, s64 lo, u64 rtt);
 
 /* ---- the agent: composing and publishing pages (agent.c) ---- */
 

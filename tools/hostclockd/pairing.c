@@ -17,8 +17,13 @@
  *
  * Across bursts the agent tracks the ratio of the two TSCs (1 under TCG and
  * on KVM without scaling; not 1 after a migration to a host with another TSC
- * rate) by a least-squares fit over the last HCD_PAIR_HISTORY bursts, bounded
- * to rates a real CPU could have.
+ * rate) by a least-squares fit over HCD_PAIR_HISTORY bursts since the last
+ * jump (the first, the newest and the others spread out between), bounded
+ * to rates a real CPU could have. Bursts are weighted by their uncertainty
+ * (half their round trip, which a preempted guest can make tens of
+ * microseconds), and a fit is taken only once its own uncertainty is below
+ * HCD_PAIR_SKEW_GOOD: a few quick bursts, one of them slow, must not set a
+ * ratio tens of ppm wrong.
  */
 #include <math.h>
 #include <time.h>
@@ -35,7 +40,7 @@
 #define HCD_PAIR_JUMP_AFTER	3			/* agreeing outliers to re-learn */
 #define HCD_PAIR_MAX_SKEW_SHIFT	10	/* |ratio - 1| < 2^-10 (~977 ppm) */
 #define HCD_PAIR_SKEW_TOL_SHIFT	16	/* fitted ratio may be off 2^-16 (~15 ppm) */
-#define HCD_PAIR_SKEW_MIN_SPAN	(1ULL << 30)	/* ticks (~0.4 s) before a fit */
+#define HCD_PAIR_SKEW_GOOD	0x1p-22L	/* fit taken if its sigma < ~0.24 ppm */
 
 static u64 hcd_mono_ns(void)
 {
@@ -141,43 +146,75 @@ static u64 hcd_pairing_tolerance(const struct hcd_pairing *p,
 }
 
 /*
- * Remember an accepted burst and, once the history spans long enough, fit
- * the ratio (least squares of offset over host TSC) and move the mapping's
- * reference point to @h on the fitted line.
+ * Make room in a full history. The ratio is told by the span, so the oldest
+ * point (since the last jump) stays, and so does the newest: of the others,
+ * the one whose neighbours are closest goes. Bursts crowded together (a
+ * module loaded again and again) thin out, and the span keeps growing.
+ */
+static void hcd_pairing_thin(struct hcd_pairing *p)
+{
+	unsigned int i, drop = 1;
+	u64 gap, best = U64_MAX;
+
+	for (i = 1; i + 1 < p->npoints; i++) {
+		gap = p->points[i + 1].host - p->points[i - 1].host;
+		if (gap < best) {
+			best = gap;
+			drop = i;
+		}
+	}
+	memmove(p->points + drop, p->points + drop + 1,
+		(p->npoints - drop - 1) * sizeof(p->points[0]));
+	p->npoints--;
+}
+
+/*
+ * Remember an accepted burst and fit the ratio over the history: weighted
+ * least squares of offset over host TSC, each burst weighted by 1/unc^2.
+ * Taking unc as the burst's standard deviation (it is a hard bound, so this
+ * is pessimistic), the slope's is 1/sqrt(sum w (x - mean x)^2); the fit is
+ * taken when that is below HCD_PAIR_SKEW_GOOD, and then the mapping's
+ * reference point moves to @h on the fitted line.
  */
 static void hcd_pairing_fit(struct hcd_pairing *p, struct hcd_tscmap *map,
 			    u64 h, s64 est, u64 unc)
 {
-	long double sx = 0, sy = 0, sxx = 0, sxy = 0, n, slope, mx, my;
+	long double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, mx, my, vx, slope;
 	const struct hcd_pair_point *o = &p->points[0];
 	unsigned int i;
 
-	if (p->npoints == HCD_PAIR_HISTORY) {
-		memmove(p->points, p->points + 1, sizeof(p->points) - sizeof(p->points[0]));
-		p->npoints--;
-	}
+	if (p->npoints == HCD_PAIR_HISTORY)
+		hcd_pairing_thin(p);
 	p->points[p->npoints].host = h;
 	p->points[p->npoints].offset = est;
+	p->points[p->npoints].unc = unc;
 	p->npoints++;
 	map->ref_host = h;
 	map->offset = est;
 	map->uncertainty = unc;
 
-	if (p->npoints < 2 || h - o->host < HCD_PAIR_SKEW_MIN_SPAN)
+	if (p->npoints < 2)
 		return;
 	for (i = 0; i < p->npoints; i++) {
 		long double x = (long double)(p->points[i].host - o->host);
 		long double y = (long double)(p->points[i].offset - o->offset);
+		long double u = (long double)p->points[i].unc;
+		long double w = 1.0L / (u * u);
 
-		sx += x;
-		sy += y;
-		sxx += x * x;
-		sxy += x * y;
+		sw += w;
+		sx += w * x;
+		sy += w * y;
+		sxx += w * x * x;
+		sxy += w * x * y;
 	}
-	n = p->npoints;
-	mx = sx / n;
-	my = sy / n;
-	slope = (sxy - n * mx * my) / (sxx - n * mx * mx);
+	mx = sx / sw;
+	my = sy / sw;
+	vx = sxx - sw * mx * mx;	/* sum w (x - mean x)^2 */
+	if (!(vx > 0) || 1.0L / sqrtl(vx) >= HCD_PAIR_SKEW_GOOD) {
+		p->stats.loose_skew++;
+		return;
+	}
+	slope = (sxy - sw * mx * my) / vx;
 	if (!(fabsl(slope) < ldexpl(1.0L, -HCD_PAIR_MAX_SKEW_SHIFT))) {
 		p->stats.rejected_skew++;	/* not a ratio any CPU has */
 		return;
@@ -201,9 +238,20 @@ static void hcd_pairing_restart(struct hcd_pairing *p, struct hcd_tscmap *map,
 	hcd_pairing_fit(p, map, h, est, unc);
 }
 
-/* Fold a burst's best exchange, taken at host TSC @h, into the mapping. */
-static int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
-			      u64 h, s64 lo, u64 rtt)
+/**
+ * hcd_pairing_update() - fold a burst's best exchange into the mapping
+ * @p: pairing state
+ * @map: the mapping
+ * @h: host TSC of the exchange
+ * @lo: the guest's first TSC minus @h's counterpart, ticks
+ * @rtt: the exchange's round trip, ticks
+ *
+ * Called by hcd_pairing_poll(); exposed so that tests can feed bursts.
+ *
+ * Return: 1 if @map was updated, 0 if the burst was held as an outlier.
+ */
+int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
+		       u64 h, s64 lo, u64 rtt)
 {
 	u64 unc = rtt / 2 + 1;
 	s64 est = lo + (s64)(rtt / 2);
