@@ -34,11 +34,18 @@ coldplug() {
 	done
 }
 
-# find_ptp: $ptp is hostclock's first PTP clock, or empty
+# find_ptp: $ptp is hostclock's first complete PTP clock, or empty. A
+# clock counts once its instance's /dev/hostclockN exists (a sibling under
+# the same device): the driver adds that only after ptp_clock_register()
+# returned, and opening /dev/ptpN earlier meets a kernel race (see
+# Documentation/driver.md#a-kernel-race-at-registration).
 find_ptp() {
 	ptp=
 	for c in /sys/class/ptp/ptp*; do
-		[ "$(cat "$c/clock_name" 2>/dev/null)" = hostclock ] && ptp=/dev/$(basename "$c")
+		[ "$(cat "$c/clock_name" 2>/dev/null)" = hostclock ] || continue
+		ls -d "$c"/device/misc/hostclock* >/dev/null 2>&1 || continue
+		ptp=/dev/$(basename "$c")
+		break
 	done
 }
 

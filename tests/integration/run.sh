@@ -15,7 +15,9 @@
 # A scenario may add agent options with a line "# hostclock-agent: OPTIONS",
 # QEMU arguments with "# hostclock-qemu: ARGS", and a second hostclock
 # region with its own agent (a fourth ivshmem device) with
-# "# hostclock-devices: 2".
+# "# hostclock-devices: 2". A scenario that needs longer than the default
+# bound (HOSTCLOCK_GUEST_TIMEOUT, 120 s) states its own with
+# "# hostclock-timeout: SECONDS".
 # Every process started here is stopped when the scenario ends, also on
 # failure or interrupt. A failed scenario prints its failed checks, the
 # guest console's tail and the agent's log.
@@ -124,6 +126,7 @@ for kdir in $headers; do
 		read -ra agent_opts <<<"$(sed -n 's/^# hostclock-agent: //p' "$sc")"
 		read -ra qemu_opts <<<"$(sed -n 's/^# hostclock-qemu: //p' "$sc")"
 		devices=$(sed -n 's/^# hostclock-devices: //p' "$sc")
+		bound=$(sed -n 's/^# hostclock-timeout: //p' "$sc")
 		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
 			"$out/hostclock.version:hostclock.version" \
 			"tests/integration/guest-lib.sh:hc-lib.sh" \
@@ -137,7 +140,7 @@ for kdir in $headers; do
 		start=$(date +%s)
 		if start_host "$run" "${devices:-1}" "${agent_opts[@]}"; then
 			# shellcheck disable=SC2046 # one word per QEMU argument
-			scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "$limit" \
+			scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "${bound:-$limit}" \
 				$(qemu_devices "$run" "${devices:-1}") "${qemu_opts[@]}"
 			done_rc=$?
 		else

@@ -3,7 +3,7 @@
  * hc-ptp-check: one PTP clock operation, its result as numbers, for the
  * guest scenarios.
  *
- * usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold F
+ * usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold F|loop S|churn S
  *
  * get       the clock's time, and CLOCK_REALTIME right after
  * precise   PTP_SYS_OFFSET_PRECISE: device - realtime
@@ -14,6 +14,11 @@
  * adjfreq   clock_adjtime(ADJ_FREQUENCY); prints the errno name
  * hold F    keep the clock open until file F exists, then read it once
  *           and print the result (for reads after the driver went away)
+ * loop S    keep DEV open and read it as fast as possible for S seconds,
+ *           as chrony would while the driver goes away; succeeds when the
+ *           only failures are ENODEV and none is followed by a good read
+ * churn S   open and close DEV as fast as possible for S seconds, whether
+ *           or not it exists (to race opens against registration)
  *
  * Exit status 0 on success (settime: when refused with EOPNOTSUPP;
  * adjfreq: EOPNOTSUPP or ERANGE), 1 otherwise; the errno name is printed.
@@ -53,6 +58,46 @@ static int refused(int ret, const char *what, int also)
 	return errno == EOPNOTSUPP || errno == also ? 0 : 1;
 }
 
+static int churn(const char *dev, int seconds)
+{
+	long opened = 0, refused = 0;
+	time_t end = time(NULL) + seconds;
+	int fd;
+
+	while (time(NULL) < end) {
+		fd = open(dev, O_RDWR);
+		if (fd < 0) {
+			refused++;
+			continue;
+		}
+		opened++;
+		close(fd);
+	}
+	printf("opened=%ld refused=%ld\n", opened, refused);
+	return 0;
+}
+
+static int read_loop(clockid_t clk, int seconds)
+{
+	long good = 0, gone = 0, other = 0, after_gone = 0;
+	time_t end = time(NULL) + seconds;
+	struct timespec ts;
+
+	while (time(NULL) < end) {
+		if (!clock_gettime(clk, &ts)) {
+			good++;
+			after_gone += gone > 0;
+		} else if (errno == ENODEV) {
+			gone++;
+		} else {
+			other++;
+		}
+	}
+	printf("reads=%ld enodev=%ld other_errors=%ld good_after_enodev=%ld\n",
+	       good, gone, other, after_gone);
+	return !good || other || after_gone;
+}
+
 int main(int argc, char **argv)
 {
 	int fd, n = argc > 3 ? atoi(argv[3]) : 10, i;
@@ -60,14 +105,18 @@ int main(int argc, char **argv)
 	clockid_t clk;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold FILE\n");
+		fprintf(stderr, "usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold FILE|loop S|churn S\n");
 		return 1;
 	}
+	if (!strcmp(argv[2], "churn") && argc > 3)
+		return churn(argv[1], atoi(argv[3]));
 	fd = open(argv[1], O_RDWR);
 	if (fd < 0)
 		return fail("open");
 	clk = FD_TO_CLOCKID(fd);
 
+	if (!strcmp(argv[2], "loop") && argc > 3)
+		return read_loop(clk, atoi(argv[3]));
 	if (!strcmp(argv[2], "get")) {
 		if (clock_gettime(clk, &ts))
 			return fail("get");
