@@ -15,7 +15,9 @@
 # A scenario may add agent options with a line "# hostclock-agent: OPTIONS",
 # QEMU arguments with "# hostclock-qemu: ARGS", and a second hostclock
 # region with its own agent (a fourth ivshmem device) with
-# "# hostclock-devices: 2". A scenario that needs longer than the default
+# "# hostclock-devices: 2" (or none of the ivshmem devices with 0: they
+# block migration). "# hostclock-restore: yes" lets the guest have its VM
+# saved and resumed in a new QEMU (see scripts/qemu-run.sh). A scenario that needs longer than the default
 # bound (HOSTCLOCK_GUEST_TIMEOUT, 120 s) states its own with
 # "# hostclock-timeout: SECONDS".
 # Every process started here is stopped when the scenario ends, also on
@@ -83,6 +85,7 @@ start_host() {
 # ivshmem devices for QEMU, in the order the guest enumerates them
 qemu_devices() {
 	local dir=$1 devices=$2
+	[ "$devices" = 0 ] && return 0
 	echo -object memory-backend-file,id=hc0,share=on,mem-path="$dir/region",size=8K \
 		-device ivshmem-plain,memdev=hc0 \
 		-object memory-backend-file,id=foreign,share=on,mem-path="$dir/foreign",size=8K \
@@ -127,6 +130,8 @@ for kdir in $headers; do
 		read -ra qemu_opts <<<"$(sed -n 's/^# hostclock-qemu: //p' "$sc")"
 		devices=$(sed -n 's/^# hostclock-devices: //p' "$sc")
 		bound=$(sed -n 's/^# hostclock-timeout: //p' "$sc")
+		restore=
+		grep -q '^# hostclock-restore: yes' "$sc" && restore=$run/vm
 		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
 			"$out/hostclock.version:hostclock.version" \
 			"tests/integration/guest-lib.sh:hc-lib.sh" \
@@ -140,7 +145,7 @@ for kdir in $headers; do
 		start=$(date +%s)
 		if start_host "$run" "${devices:-1}" "${agent_opts[@]}"; then
 			# shellcheck disable=SC2046 # one word per QEMU argument
-			scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "${bound:-$limit}" \
+			HOSTCLOCK_QEMU_RESTORE=$restore scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "${bound:-$limit}" \
 				$(qemu_devices "$run" "${devices:-1}") "${qemu_opts[@]}"
 			done_rc=$?
 		else

@@ -6,8 +6,8 @@
 # Guest side: QEMU's own ACPI VMCLOCK device (a peer implementation, not
 # ours) next to the ivshmem region. The driver binds to both; the ACPI
 # instance reports that its page has no clock and serves no time, and its
-# PTP clock refuses reads with the documented errno. (Disruption after a
-# snapshot restore is checked in the integration suite.)
+# PTP clock refuses reads with the documented errno. (Its disruption after
+# a restore is checked by vmclock-restore.sh.)
 
 . /hc-lib.sh
 
