@@ -19,7 +19,8 @@
 # block migration). "# hostclock-restore: yes" lets the guest have its VM
 # saved and resumed in a new QEMU (see scripts/qemu-run.sh). A scenario that needs longer than the default
 # bound (HOSTCLOCK_GUEST_TIMEOUT, 120 s) states its own with
-# "# hostclock-timeout: SECONDS".
+# "# hostclock-timeout: SECONDS". "# hostclock-peer-tests: yes" adds the
+# kernel's selftests built by scripts/peer-tests.sh under /peer.
 # Every process started here is stopped when the scenario ends, also on
 # failure or interrupt. A failed scenario prints its failed checks, the
 # guest console's tail and the agent's log.
@@ -40,11 +41,22 @@ mkdir -p "$out"
 passed=0 failed=0
 host_pids=()
 
+host_dir=
 stop_host() {
 	local p
+	# an agent restarted by the guest's agent-start (host-ctl.sh)
+	[ -n "$host_dir" ] && [ -s "$host_dir/region.pid" ] &&
+		host_pids+=("$(cat "$host_dir/region.pid")")
 	for p in "${host_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${host_pids[@]}"; do wait "$p" 2>/dev/null; done
+	# that one is not our child: wait for it by polling, a bounded time
+	for p in $(seq 30); do
+		[ -n "$host_dir" ] && kill -0 "$(cat "$host_dir/region.pid" 2>/dev/null)" 2>/dev/null ||
+			break
+		sleep 0.1
+	done
 	host_pids=()
+	host_dir=
 }
 trap stop_host EXIT
 trap 'stop_host; exit 130' INT TERM
@@ -64,13 +76,19 @@ start_host() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	head -c 8192 /dev/zero >"$dir/foreign"
+	host_dir=$dir
 	"$bin/hostclockd" --region "$dir/region" --foreground "$@" 2>"$dir/agent.log" &
 	host_pids+=($!)
+	# for host-ctl.sh's agent-kill and agent-start
+	echo $! >"$dir/region.pid"
+	printf '%s\n' --region "$dir/region" --foreground "$@" >"$dir/region.args"
+	ln -s agent.log "$dir/region.log"
 	if [ "$devices" = 2 ]; then
 		"$bin/hostclockd" --region "$dir/region2" --foreground "$@" 2>"$dir/agent2.log" &
 		host_pids+=($!)
 	fi
-	"$tbin/hc-compare-host" "$dir/compare" "$bin/hostclockctl" "$dir/region" \
+	HOSTCLOCKCTL=$bin/hostclockctl HOSTCLOCKD=$bin/hostclockd \
+		"$tbin/hc-compare-host" "$dir/compare" "$top/tests/integration/host-ctl.sh" "$dir/region" \
 		2>"$dir/compare.log" &
 	host_pids+=($!)
 	for i in $(seq 50); do
@@ -132,6 +150,13 @@ for kdir in $headers; do
 		bound=$(sed -n 's/^# hostclock-timeout: //p' "$sc")
 		restore=
 		grep -q '^# hostclock-restore: yes' "$sc" && restore=$run/vm
+		peers=()
+		if grep -q '^# hostclock-peer-tests: yes' "$sc"; then
+			scripts/peer-tests.sh "$tbin/peer" || exit 1
+			for p in inconsistency-check nanosleep clocksource-switch testptp; do
+				peers+=("$tbin/peer/$p:peer/$p")
+			done
+		fi
 		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
 			"$out/hostclock.version:hostclock.version" \
 			"tests/integration/guest-lib.sh:hc-lib.sh" \
@@ -141,7 +166,7 @@ for kdir in $headers; do
 			"$bin/hostclock-dump:bin/hostclock-dump" \
 			"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
 			"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
-			"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" || exit 1
+			"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" "${peers[@]}" || exit 1
 		start=$(date +%s)
 		if start_host "$run" "${devices:-1}" "${agent_opts[@]}"; then
 			# shellcheck disable=SC2046 # one word per QEMU argument

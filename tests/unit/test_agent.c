@@ -433,6 +433,56 @@ static void hc_test_kvm(void)
 		  ret && strstr(why, "not synchronized"), why);
 }
 
+/*
+ * The disruption marker in pairing mode: fresh at start, unchanged when
+ * pairing first learns the mapping (nothing could have been calibrated on
+ * pages without a counter), changed when the mapping breaks (a jump).
+ */
+static void hc_test_pairing_marker(void)
+{
+	struct hcd_region_opts ro = { .uid = -1, .gid = -1 };
+	struct hcd_agent_opts opts = {
+		.time_type = VMCLOCK_TIME_UTC, .interval_ns = 1000000000ULL,
+		.fit_window = 16,
+	};
+	static struct hcd_agent a;
+	struct hcd_tscmap map;
+	struct hcd_region r;
+	char path[256], why[256], msg[HC_MSG_LEN];
+	u64 m0, m1, m2, h = 1ULL << 40;
+	pid_t pid;
+	int i;
+
+	hc_region_path(path, sizeof(path), "marker");
+	ro.path = path;
+	unlink(path);
+	if (hcd_region_open(&ro, &r, why, sizeof(why)) ||
+	    hcd_tscmap_parse("pairing", &map, &pid, why, sizeof(why))) {
+		hc_report("marker", "agent starts", false, why);
+		return;
+	}
+	hcd_agent_init(&a, &r, &opts, &map);
+	a.timex_override = &hc_synced;
+	hcd_agent_update(&a);
+	m0 = a.published.disruption_marker;
+
+	hcd_pairing_update(&a.pair, &a.map, h, -1000000, 600);	/* first contact */
+	hcd_agent_update(&a);
+	m1 = a.published.disruption_marker;
+	for (i = 1; i <= 3; i++)	/* three bursts agreeing on a new offset */
+		hcd_pairing_update(&a.pair, &a.map, h + i * 2600000ULL, 5000000, 600);
+	hcd_agent_update(&a);
+	m2 = a.published.disruption_marker;
+	snprintf(msg, sizeof(msg), "markers %llx %llx %llx, generation %llu, counter %s",
+		 (unsigned long long)m0, (unsigned long long)m1, (unsigned long long)m2,
+		 (unsigned long long)a.map.generation,
+		 a.published.counter_id == VMCLOCK_COUNTER_X86_TSC ? "TSC" : "none");
+	hc_report("marker", "first pairing keeps the start's marker; a jump changes it",
+		  m1 == m0 && m2 != m1 && a.map.generation == 2 &&
+		  a.published.counter_id == VMCLOCK_COUNTER_X86_TSC, msg);
+	hcd_region_close(&r);
+}
+
 void hc_suite_agent(void)
 {
 	hcd_log_setup(HCD_LOG_ERR, false);
@@ -440,5 +490,6 @@ void hc_suite_agent(void)
 	hc_test_publish_accuracy();
 	hc_test_timex_map();
 	hc_test_injection();
+	hc_test_pairing_marker();
 	hc_test_kvm();
 }

@@ -262,8 +262,14 @@ int hcd_agent_update(struct hcd_agent *a)
 	hcd_timex_map(&tx, &a->last_leap, &a->last_host);
 
 	if (a->map.generation != a->map_generation_seen) {
-		/* the guest's counter relation broke or was just learned */
-		hcd_agent_disrupt(a);
+		/*
+		 * The guest's counter relation broke. The first one learned in
+		 * this run (generation 0 before) breaks nothing: the pages until
+		 * then had no counter, and this run's start already gave a
+		 * fresh marker.
+		 */
+		if (a->map_generation_seen)
+			hcd_agent_disrupt(a);
 		a->map_generation_seen = a->map.generation;
 	}
 

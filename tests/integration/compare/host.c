@@ -7,6 +7,7 @@
  * usage: hc-compare-host REGION HOSTCLOCKCTL AGENT_REGION
  * Stops on SIGTERM or SIGINT.
  */
+#define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -55,7 +56,8 @@ static int run_ctl(const char *cmd, char *out, size_t len)
 	for (w = strtok_r(buf, " \t\n", &save); w && argc < 10; w = strtok_r(NULL, " \t\n", &save))
 		argv[argc++] = w;
 	argv[argc] = NULL;
-	if (pipe(fds))
+	/* close-on-exec: an agent that host-ctl.sh starts must not hold it */
+	if (pipe2(fds, O_CLOEXEC))
 		return -1;
 	pid = fork();
 	if (pid == 0) {

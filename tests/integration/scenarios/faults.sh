@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest side: every malformed page the agent can write, an unreliable
-# status and a frozen (stale) agent. While the page is bad the PTP clock
+# status, a frozen (stale) agent, and the agent killed and restarted. While the page is bad the PTP clock
 # refuses with the documented errno, sysfs names the state and the failed
 # check, the matching counter moves by one, and the clocksource keeps
 # counting at its rate (CLOCK_MONOTONIC_RAW against the reference across
@@ -52,5 +52,33 @@ fault "shift out of range" "corrupt shift" invalid bad_shift ENODATA 1 0.5
 fault "invalid counter" "corrupt counter" no-clock none ENODATA 0 0.5
 fault "unreliable status" "status unreliable" unreliable none ENODATA 0 0.5
 fault "agent frozen (stale)" "freeze" stale none ENODATA 0 5
+
+# the agent killed (SIGKILL: the page stays as it was, nobody updates it),
+# then started again: it writes a new disruption marker (the guest must
+# recalibrate) and pairs again
+d=$(cat $s/disruptions)
+a=$(raw_offset)
+agent agent-kill
+sleep 5
+st=$(cat $s/status)
+r=$(hc-ptp-check $ptp get 2>&1)
+note "agent killed: status $st, PTP read: $r"
+check "agent killed: status stale" test "$st" = stale
+check "agent killed: PTP read fails with ENODATA" sh -c "echo '$r' | grep -q errno=ENODATA"
+check "agent killed: clocksource still hostclock" grep -qx hostclock "$cs/current_clocksource"
+agent agent-start
+wait_readable 30
+sleep 0.5	# reads use the page at once; sysfs status is the poller's view
+check "agent restarted: PTP readable again after ${waited} s ($(cat $s/status))" sh -c \
+	"hc-ptp-check $ptp get >/dev/null && grep -qxE 'freerunning|synchronized' $s/status"
+check "agent restarted: one disruption counted ($(( $(cat $s/disruptions) - d )))" \
+	test $(( $(cat $s/disruptions) - d )) = 1
+b=$(raw_offset)
+check "agent restarted: MONOTONIC_RAW kept the reference's pace across it (moved $((b - a)) ns)" \
+	test "$(abs $((b - a)))" -le 20000
+p=$(hc-compare --clock "$ptp" -n 10)
+note "agent restarted: PTP clock vs reference: $p"
+check "agent restarted: PTP clock within 10 us of the reference" \
+	within "$(field offset_ns "$p")" 10000
 check "clocksource still hostclock" grep -qx hostclock "$cs/current_clocksource"
 check "no monotonic clamps needed ($(cat $s/monotonic_clamps))" test "$(cat $s/monotonic_clamps)" = 0
