@@ -12,7 +12,8 @@
 #   dkms     dkms
 #   qemu     QEMU 10 (bookworm-backports), busybox-static, cpio, guest kernels
 #   guest    chrony and linuxptp binaries, unpacked (never installed) so
-#            that no chronyd starts on this machine
+#            that no chronyd starts on this machine; linux-source-6.1 for
+#            the kernel's selftests the guests run
 #   all      every group above (the default)
 #
 # bookworm-backports is added with the mirror URI this machine already uses
@@ -138,6 +139,7 @@ group_qemu() {
 
 group_guest() {
 	local d=$cache/debs p
+	need linux-source-6.1 xz-utils
 	mkdir -p "$d"
 	for p in chrony linuxptp; do
 		if ! ls "$d/${p}_"*.deb >/dev/null 2>&1; then
