@@ -45,7 +45,7 @@ AGENT_SRCS := $(filter-out %/main.c %/hostclockctl.c %/dump.c, \
 AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 
 .PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
-	guest-test test deps demo install-tools testbins bench-reader
+	guest-test test deps demo install-tools testbins bench-reader bench bench-quick
 
 all: module
 
@@ -98,8 +98,12 @@ install-tools: $(TOOLS)
 CMP_DIR := tests/integration/compare
 TESTBINS := $(BUILD)/test/hc-compare $(BUILD)/test/hc-ptp-check \
 	$(BUILD)/test/hc-compare-host $(BUILD)/test/hc-dev-check \
-	$(BUILD)/test/hc-uevent
+	$(BUILD)/test/hc-uevent $(BUILD)/test/hc-readcost
 testbins: $(TESTBINS)
+
+$(BUILD)/test/hc-readcost: tests/bench/readcost.c
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 $(BUILD)/test/hc-compare: $(CMP_DIR)/guest.c $(CMP_DIR)/compare.h
 	@mkdir -p $(dir $@)
@@ -121,6 +125,10 @@ $(BUILD)/test/hc-compare-host: $(CMP_DIR)/host.c $(CMP_DIR)/compare.h
 	@mkdir -p $(dir $@)
 	$(CC_USER) -O2 -Wall -Wextra -Werror -o $@ $<
 
+$(BUILD)/bench/hc-steplat: tests/bench/steplat.c include/hostclock/vmclock_abi.h
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
+
 $(BUILD)/bench/reader-bench: tests/bench/reader-bench.c include/hostclock/reader.h
 	@mkdir -p $(dir $@)
 	$(CC_USER) -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
@@ -128,6 +136,14 @@ $(BUILD)/bench/reader-bench: tests/bench/reader-bench.c include/hostclock/reader
 # The userspace reader against clock_gettime() on this machine.
 bench-reader:
 	scripts/bench-reader.sh
+
+# Accuracy and cost against NTP, with plots (Documentation/performance.md);
+# the quick one checks that every figure is produced.
+bench:
+	scripts/bench.sh
+
+bench-quick:
+	scripts/bench.sh --quick
 
 check: $(BUILD)/unit/hostclock-unit $(TOOLS)
 	$(BUILD)/unit/hostclock-unit
@@ -159,6 +175,7 @@ test: deps
 	$(MAKE) modules-all
 	$(MAKE) dkms-check
 	$(MAKE) guest-test
+	$(MAKE) bench-quick
 
 demo:
 	scripts/demo.sh

@@ -14,6 +14,7 @@
 #   guest    chrony and linuxptp binaries, unpacked (never installed) so
 #            that no chronyd starts on this machine; linux-source-6.1 for
 #            the kernel's selftests the guests run
+#   bench    gnuplot (no X) for the benchmarks' plots
 #   all      every group above (the default)
 #
 # bookworm-backports is added with the mirror URI this machine already uses
@@ -125,6 +126,7 @@ group_build() {
 group_kunit() { need linux-source-6.1 python3 flex bison bc xz-utils; }
 group_lint() { need sparse linux-source-6.1 perl; }
 group_dkms() { need dkms; }
+group_bench() { need gnuplot-nox; }
 
 group_qemu() {
 	if ! installed qemu-system-x86 || ! qemu-system-x86_64 --version | grep -q 'version \(9\.[2-9]\|[1-9][0-9]\)'; then
@@ -156,8 +158,8 @@ groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(all)
 for g in "${groups[@]}"; do
 	case $g in
-	all) group_build; group_kunit; group_lint; group_dkms; group_qemu; group_guest ;;
-	build|kunit|lint|dkms|qemu|guest) "group_$g" ;;
+	all) group_build; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench ;;
+	build|kunit|lint|dkms|qemu|guest|bench) "group_$g" ;;
 	*) die "unknown group '$g' (build kunit lint dkms qemu guest all)" ;;
 	esac
 done

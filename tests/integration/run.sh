@@ -45,8 +45,15 @@ host_dir=
 stop_host() {
 	local p
 	# an agent restarted by the guest's agent-start (host-ctl.sh)
-	[ -n "$host_dir" ] && [ -s "$host_dir/region.pid" ] &&
-		host_pids+=("$(cat "$host_dir/region.pid")")
+	if [ -n "$host_dir" ] && [ -s "$host_dir/region.pid" ]; then
+		p=$(cat "$host_dir/region.pid")
+		host_pids+=("$p")
+		# the agent's CPU over its life, for the benchmarks
+		[ -r "/proc/$p/stat" ] &&
+			awk -v up="$(cut -d' ' -f1 /proc/uptime)" -v hz="$(getconf CLK_TCK)" \
+				'{ printf "cpu_s=%.2f life_s=%.1f\n", ($14 + $15) / hz, up - $22 / hz }' \
+				"/proc/$p/stat" >"$host_dir/agent.cpu"
+	fi
 	for p in "${host_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${host_pids[@]}"; do wait "$p" 2>/dev/null; done
 	# that one is not our child: wait for it by polling, a bounded time
@@ -122,6 +129,11 @@ module_tree() {
 	rm -rf "$tree"
 	mkdir -p "$tree/lib/modules/$kver/extra"
 	cp "$ko" "$tree/lib/modules/$kver/extra/"
+	# e1000, for the benchmark's NTP baseline over QEMU user networking
+	find "$kimg/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000" \
+		-name 'e1000.ko*' -exec cp {} "$tree/lib/modules/$kver/extra/" \;
+	[ ! -f "$tree/lib/modules/$kver/extra/e1000.ko.xz" ] ||
+		xz -d "$tree/lib/modules/$kver/extra/e1000.ko.xz"
 	cp "$kimg/lib/modules/$kver/"modules.{builtin,builtin.modinfo,order} \
 		"$tree/lib/modules/$kver/" 2>/dev/null
 	depmod -b "$tree" "$kver" || return 1
@@ -163,6 +175,7 @@ for kdir in $headers; do
 			"$modules:lib/modules/$kver" \
 			"$tbin/hc-compare:bin/hc-compare" "$tbin/hc-ptp-check:bin/hc-ptp-check" \
 			"$tbin/hc-dev-check:bin/hc-dev-check" "$tbin/hc-uevent:bin/hc-uevent" \
+			"$tbin/hc-readcost:bin/hc-readcost" \
 			"$bin/hostclock-dump:bin/hostclock-dump" \
 			"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
 			"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
