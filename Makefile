@@ -101,7 +101,7 @@ TESTBINS := $(BUILD)/test/hc-compare $(BUILD)/test/hc-ptp-check \
 	$(BUILD)/test/hc-uevent $(BUILD)/test/hc-readcost
 testbins: $(TESTBINS)
 
-$(BUILD)/test/hc-readcost: tests/bench/readcost.c
+$(BUILD)/test/hc-readcost: tests/bench/readcost.c tests/bench/bench.h
 	@mkdir -p $(dir $@)
 	$(CC_USER) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
@@ -125,11 +125,11 @@ $(BUILD)/test/hc-compare-host: $(CMP_DIR)/host.c $(CMP_DIR)/compare.h
 	@mkdir -p $(dir $@)
 	$(CC_USER) -O2 -Wall -Wextra -Werror -o $@ $<
 
-$(BUILD)/bench/hc-steplat: tests/bench/steplat.c include/hostclock/vmclock_abi.h
+$(BUILD)/bench/hc-steplat: tests/bench/steplat.c tests/bench/bench.h include/hostclock/vmclock_abi.h
 	@mkdir -p $(dir $@)
 	$(CC_USER) -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
 
-$(BUILD)/bench/reader-bench: tests/bench/reader-bench.c include/hostclock/reader.h
+$(BUILD)/bench/reader-bench: tests/bench/reader-bench.c tests/bench/bench.h include/hostclock/reader.h
 	@mkdir -p $(dir $@)
 	$(CC_USER) -O2 -Wall -Wextra -Werror -Iinclude -o $@ $<
 

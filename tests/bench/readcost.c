@@ -20,27 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #define MAX_ROUNDS 32
 
 static double now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return bench_ns(CLOCK_MONOTONIC_RAW);
 }
 
 int main(int argc, char **argv)
@@ -94,7 +80,7 @@ int main(int argc, char **argv)
 		ext[k] = (now_ns() - t) / m;
 	}
 	printf("vdso_ns=%.1f syscall_ns=%.1f precise_ns=%.1f extended25_ns=%.1f rounds=%d calls=%ld errors=%d\n",
-	       median(vdso, rounds), median(sys, rounds), median(precise, rounds),
-	       median(ext, rounds), rounds, n, errs);
+	       bench_median(vdso, rounds), bench_median(sys, rounds),
+	       bench_median(precise, rounds), bench_median(ext, rounds), rounds, n, errs);
 	return errs ? 1 : 0;
 }

@@ -11,27 +11,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "hostclock/reader.h"
 
 static double now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return bench_ns(CLOCK_MONOTONIC_RAW);
 }
 
 int main(int argc, char **argv)
@@ -75,7 +60,8 @@ int main(int argc, char **argv)
 		ratio[k] = reader[k] / vdso[k];
 	}
 	printf("reader_ns_per_call=%.1f clock_gettime_ns_per_call=%.1f ratio_median=%.3f rounds=%d calls=%ld errors=%d\n",
-	       median(reader, rounds), median(vdso, rounds), median(ratio, rounds),
+	       bench_median(reader, rounds), bench_median(vdso, rounds),
+	       bench_median(ratio, rounds),
 	       rounds, n, errs);
 	return errs ? 1 : 0;
 }

@@ -23,20 +23,11 @@
 #include <unistd.h>
 
 #include "hostclock/vmclock_abi.h"
+#include "bench.h"
 
 static double now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
+	return bench_ns(CLOCK_MONOTONIC);
 }
 
 /* the next seq_count change, or -1 after @limit_ns */
@@ -105,7 +96,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hc-steplat: the page never changed after a step\n");
 		return 1;
 	}
-	qsort(lat, got, sizeof(lat[0]), cmp);
+	qsort(lat, got, sizeof(lat[0]), bench_cmp);
 	printf("step_to_page_us_median=%.1f step_to_page_us_max=%.1f tries=%d answered=%d\n",
 	       lat[got / 2], lat[got - 1], tries, got);
 	return got == tries ? 0 : 1;
