@@ -171,15 +171,17 @@ static void hcd_pairing_thin(struct hcd_pairing *p)
 /*
  * Remember an accepted burst and fit the ratio over the history: weighted
  * least squares of offset over host TSC, each burst weighted by 1/unc^2.
- * Taking unc as the burst's standard deviation (it is a hard bound, so this
- * is pessimistic), the slope's is 1/sqrt(sum w (x - mean x)^2); the fit is
- * taken when that is below HCD_PAIR_SKEW_GOOD, and then the mapping's
- * reference point moves to @h on the fitted line.
+ * Taking unc as the burst's standard deviation, the slope's is
+ * 1/sqrt(sum w (x - mean x)^2); when the bursts scatter about the line more
+ * than their uncertainties say (chi^2 per degree of freedom over 1: one
+ * burst off by more than its round trip explains), that is scaled up to
+ * match. The fit is taken when the result is below HCD_PAIR_SKEW_GOOD, and
+ * then the mapping's reference point moves to @h on the fitted line.
  */
 static void hcd_pairing_fit(struct hcd_pairing *p, struct hcd_tscmap *map,
 			    u64 h, s64 est, u64 unc)
 {
-	long double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, mx, my, vx, slope;
+	long double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, chi2 = 0, mx, my, vx, slope;
 	const struct hcd_pair_point *o = &p->points[0];
 	unsigned int i;
 
@@ -210,11 +212,25 @@ static void hcd_pairing_fit(struct hcd_pairing *p, struct hcd_tscmap *map,
 	mx = sx / sw;
 	my = sy / sw;
 	vx = sxx - sw * mx * mx;	/* sum w (x - mean x)^2 */
-	if (!(vx > 0) || 1.0L / sqrtl(vx) >= HCD_PAIR_SKEW_GOOD) {
+	if (!(vx > 0)) {
 		p->stats.loose_skew++;
 		return;
 	}
 	slope = (sxy - sw * mx * my) / vx;
+	for (i = 0; i < p->npoints; i++) {
+		long double x = (long double)(p->points[i].host - o->host);
+		long double y = (long double)(p->points[i].offset - o->offset);
+		long double u = (long double)p->points[i].unc;
+		long double r = (y - my - slope * (x - mx)) / u;
+
+		chi2 += r * r;
+	}
+	if (p->npoints > 2 && chi2 > p->npoints - 2)
+		vx /= chi2 / (p->npoints - 2);
+	if (1.0L / sqrtl(vx) >= HCD_PAIR_SKEW_GOOD) {
+		p->stats.loose_skew++;
+		return;
+	}
 	if (!(fabsl(slope) < ldexpl(1.0L, -HCD_PAIR_MAX_SKEW_SHIFT))) {
 		p->stats.rejected_skew++;	/* not a ratio any CPU has */
 		return;

@@ -23,8 +23,10 @@ follow() {
 	while [ $t -lt "$secs" ]; do
 		sleep 1
 		t=$((t + 1))
-		off=$(field offset_ns "$(hc-compare --clock realtime -n 10)")
-		[ -n "$off" ] || continue
+		r=$(hc-compare --clock realtime -n 10)
+		off=$(field offset_ns "$r")
+		# a measurement that cannot tell 10 us (all exchanges delayed) is no sample
+		[ -n "$off" ] && [ "$(field unc_ns "$r")" -le 10000 ] || continue
 		echo "$t $off" >>/tmp/$name.offsets
 		if [ "$(abs "$off")" -le 10000 ]; then
 			run=$((run + 1))

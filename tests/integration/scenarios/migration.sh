@@ -32,7 +32,10 @@ settle() {
 	while [ $t -lt "$1" ]; do
 		sleep 1
 		t=$((t + 1))
-		off=$(field offset_ns "$(hc-compare --clock realtime -n 10)")
+		r=$(hc-compare --clock realtime -n 10)
+		off=$(field offset_ns "$r")
+		# a measurement that cannot tell 10 us (all exchanges delayed) is no sample
+		[ -n "$off" ] && [ "$(field unc_ns "$r")" -le 10000 ] || continue
 		echo "$t $off" >>/tmp/settle
 		if within "$off" 10000; then
 			run=$((run + 1))
