@@ -54,7 +54,8 @@ stop_all() {
 	kill "$pid" ${reader:+"$reader"} 2>/dev/null
 	wait "$pid" ${reader:+"$reader"} 2>/dev/null
 }
-monitor() { echo "$*" >"$restore.mon.in"; }
+# a QEMU that died leaves the FIFO without a reader: never wait for one
+monitor() { timeout 5 sh -c 'echo "$1" >"$2"' monitor "$*" "$restore.mon.in"; }
 
 # migrate_out: the running VM to $restore.state, then stop that QEMU
 migrate_out() {

@@ -17,10 +17,11 @@
 # region with its own agent (a fourth ivshmem device) with
 # "# hostclock-devices: 2" (or none of the ivshmem devices with 0: they
 # block migration). "# hostclock-restore: yes" lets the guest have its VM
-# saved and resumed in a new QEMU (see scripts/qemu-run.sh). A scenario that needs longer than the default
-# bound (HOSTCLOCK_GUEST_TIMEOUT, 120 s) states its own with
-# "# hostclock-timeout: SECONDS". "# hostclock-peer-tests: yes" adds the
-# kernel's selftests built by scripts/peer-tests.sh under /peer.
+# saved and resumed in a new QEMU (see scripts/qemu-run.sh). A scenario
+# that needs longer than the default bound (HOSTCLOCK_GUEST_TIMEOUT, 120 s)
+# states its own with "# hostclock-timeout: SECONDS".
+# "# hostclock-peer-tests: yes" adds the kernel's selftests built by
+# scripts/peer-tests.sh under /peer.
 # Every process started here is stopped when the scenario ends, also on
 # failure or interrupt. A failed scenario prints its failed checks, the
 # guest console's tail and the agent's log.
@@ -183,7 +184,8 @@ for kdir in $headers; do
 		start=$(date +%s)
 		if start_host "$run" "${devices:-1}" "${agent_opts[@]}"; then
 			# shellcheck disable=SC2046 # one word per QEMU argument
-			HOSTCLOCK_QEMU_RESTORE=$restore scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "${bound:-$limit}" \
+			HOSTCLOCK_QEMU_RESTORE=$restore scripts/qemu-run.sh "$kimg" "$kver" \
+				"$initrd" "$log" "${bound:-$limit}" \
 				$(qemu_devices "$run" "${devices:-1}") "${qemu_opts[@]}"
 			done_rc=$?
 		else

@@ -3,7 +3,7 @@
  * hc-ptp-check: one PTP clock operation, its result as numbers, for the
  * guest scenarios.
  *
- * usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold F|loop S|churn S
+ * usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold F|rawrate S|loop S|churn S
  *
  * get       the clock's time, and CLOCK_REALTIME right after
  * precise   PTP_SYS_OFFSET_PRECISE: device - realtime
@@ -14,6 +14,9 @@
  * adjfreq   clock_adjtime(ADJ_FREQUENCY); prints the errno name
  * hold F    keep the clock open until file F exists, then read it once
  *           and print the result (for reads after the driver went away)
+ * rawrate S the rate of CLOCK_MONOTONIC_RAW against the device over S
+ *           seconds, from two PTP_SYS_OFFSET_PRECISE cross-timestamps (each
+ *           one counter read for both): positive when the device runs faster
  * loop S    keep DEV open and read it as fast as possible for S seconds,
  *           as chrony would while the driver goes away; succeeds when the
  *           only failures are ENODEV and none is followed by a good read
@@ -105,7 +108,7 @@ int main(int argc, char **argv)
 	clockid_t clk;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold FILE|loop S|churn S\n");
+		fprintf(stderr, "usage: hc-ptp-check DEV get|precise|extended N|basic N|settime|adjfreq|caps|hold FILE|rawrate S|loop S|churn S\n");
 		return 1;
 	}
 	if (!strcmp(argv[2], "churn") && argc > 3)
@@ -124,6 +127,25 @@ int main(int argc, char **argv)
 		printf("phc_ns=%lld realtime_ns=%lld\n",
 		       ts.tv_sec * 1000000000LL + ts.tv_nsec,
 		       rt.tv_sec * 1000000000LL + rt.tv_nsec);
+		return 0;
+	}
+	if (!strcmp(argv[2], "rawrate") && argc > 3) {
+		struct ptp_sys_offset_precise p0, p1;
+		long long d0, d1, span;
+
+		memset(&p0, 0, sizeof(p0));
+		memset(&p1, 0, sizeof(p1));
+		if (ioctl(fd, PTP_SYS_OFFSET_PRECISE, &p0))
+			return fail("precise");
+		sleep(atoi(argv[3]));
+		if (ioctl(fd, PTP_SYS_OFFSET_PRECISE, &p1))
+			return fail("precise");
+		d0 = pct_ns(&p0.device) - pct_ns(&p0.sys_monoraw);
+		d1 = pct_ns(&p1.device) - pct_ns(&p1.sys_monoraw);
+		span = pct_ns(&p1.sys_monoraw) - pct_ns(&p0.sys_monoraw);
+		if (span <= 0)
+			return fail("rawrate span");
+		printf("device_minus_raw_rate_ppb=%.1f span_ns=%lld\n", (d1 - d0) * 1e9 / span, span);
 		return 0;
 	}
 	if (!strcmp(argv[2], "precise")) {
