@@ -65,13 +65,14 @@ done
 hc-uevent 25 >/tmp/uevents &
 say ""
 say "Simulated migration: the host's reference steps +5 ms and runs 100 ppm fast; disruption"
+d0=$(cat $s/disruptions) t0=$(cat $s/time_steps) f0=$(cat $s/freq_changes)
 hc-compare --cmd "step 5000000" >/dev/null
 hc-compare --cmd "rate 100ppm" >/dev/null
 hc-compare --cmd "disrupt" >/dev/null
 watch 15 migrated
 
 say ""
-say "counters since load: disruptions $(cat $s/disruptions) (the first: pairing learned the TSC), time_steps $(cat $s/time_steps), freq_changes $(cat $s/freq_changes)"
+say "counters across the migration: disruptions +$(( $(cat $s/disruptions) - d0 )), time_steps +$(( $(cat $s/time_steps) - t0 )), freq_changes +$(( $(cat $s/freq_changes) - f0 ))"
 say "uevent: $(grep -m 1 HOSTCLOCK_EVENT=disruption /tmp/uevents | sed 's/^change@[^ ]* //')"
 kill "$chrony"
 wait "$chrony" 2>/dev/null
