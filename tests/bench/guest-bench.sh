@@ -20,9 +20,6 @@
 # migration and phase recover (RECOVER s).
 
 . /hc-lib.sh
-echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
-echo "root:x:0:" >/etc/group
-mkdir -p /tmp/chrony
 
 modprobe hostclock
 wait_readable 60
@@ -40,11 +37,6 @@ sample() {
 	done
 }
 mark() { echo "HCBENCH mark $MODE $1 $(field mono_ns "$(hc-compare --clock realtime -n 2)")"; }
-
-one_second_behind() {
-	o=$(field offset_ns "$(hc-compare --clock realtime -n 10)")
-	hc-dev-check - shift $((o - 1000000000)) >/dev/null
-}
 
 # migration: what the reference does for hostclock; for NTP the reference
 # (the host's clock, which chronyd serves) cannot be moved, so the guest's
@@ -67,7 +59,7 @@ makestep 0.1 3
 pidfile /tmp/chrony/chronyd.pid
 cmdport 0
 CONF
-		chronyd -d -f /tmp/chrony.conf -u root >/tmp/daemon.out 2>&1 &
+		start_chronyd /tmp/daemon.out
 		;;
 	phc2sys)
 		phc2sys -s "$ptp" -c CLOCK_REALTIME -O 0 -R 4 >/tmp/daemon.out 2>&1 &
@@ -79,7 +71,7 @@ makestep 0.1 3
 pidfile /tmp/chrony/chronyd.pid
 cmdport 0
 CONF
-		chronyd -d -f /tmp/chrony.conf -u root >/tmp/daemon.out 2>&1 &
+		start_chronyd /tmp/daemon.out
 		;;
 	esac
 	daemon=$!

@@ -34,6 +34,31 @@ coldplug() {
 	done
 }
 
+# start_chronyd OUT: chronyd on /tmp/chrony.conf, in the foreground of its own
+# process, its output in OUT; $chrony is its PID. chronyd wants a user
+# database to drop privileges with, which the guests have not.
+start_chronyd() {
+	echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
+	echo "root:x:0:" >/etc/group
+	mkdir -p /tmp/chrony
+	chronyd -d -f /tmp/chrony.conf -u root >"$1" 2>&1 &
+	chrony=$!
+}
+
+# realtime_offset: reference - CLOCK_REALTIME (ns) by the comparator, or
+# nothing when it could not measure within 10 us (every exchange delayed):
+# such a measurement cannot judge a 10 us bound
+realtime_offset() {
+	_r=$(hc-compare --clock realtime -n 10)
+	[ "$(field unc_ns "$_r")" -le 10000 ] 2>/dev/null && field offset_ns "$_r"
+}
+
+# one_second_behind: CLOCK_REALTIME set 1 s behind the reference, exactly
+one_second_behind() {
+	_o=$(field offset_ns "$(hc-compare --clock realtime -n 10)")
+	hc-dev-check - shift $((_o - 1000000000)) >/dev/null
+}
+
 # find_ptp: $ptp is hostclock's first complete PTP clock, or empty. A
 # clock counts once its instance's /dev/hostclockN exists (a sibling under
 # the same device): the driver adds that only after ptp_clock_register()

@@ -166,8 +166,8 @@ for kdir in $headers; do
 		peers=()
 		if grep -q '^# hostclock-peer-tests: yes' "$sc"; then
 			scripts/peer-tests.sh "$tbin/peer" || exit 1
-			for p in inconsistency-check nanosleep clocksource-switch testptp; do
-				peers+=("$tbin/peer/$p:peer/$p")
+			for p in "$tbin"/peer/*; do
+				peers+=("$p:peer/${p##*/}")
 			done
 		fi
 		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \

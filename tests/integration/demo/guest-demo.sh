@@ -44,13 +44,9 @@ say ""
 say "The guest clock is now 1 s behind the host. Starting chrony:"
 say "    refclock PHC /dev/ptp0 poll 0 dpoll -2 prefer"
 say "    makestep 0.1 3"
-echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
-echo "root:x:0:" >/etc/group
-mkdir -p /tmp/chrony
 printf 'refclock PHC /dev/ptp0 poll 0 dpoll -2 prefer\nmakestep 0.1 3\ncmdport 0\npidfile /tmp/chrony/pid\n' \
 	>/tmp/chrony.conf
-chronyd -d -f /tmp/chrony.conf -u root >/tmp/chrony.out 2>&1 &
-chrony=$!
+start_chronyd /tmp/chrony.out
 watch 12 chrony
 
 echo 1 >$s/reset_stats

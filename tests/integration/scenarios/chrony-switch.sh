@@ -15,9 +15,6 @@ check "paired and readable ($ptp)" hc-ptp-check "$ptp" get
 make_current	# registered; chrony starts on tsc
 echo tsc >"$cs/current_clocksource"
 
-echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
-echo "root:x:0:" >/etc/group
-mkdir -p /tmp/chrony
 cat >/tmp/chrony.conf <<CONF
 refclock PHC $ptp poll 0 dpoll -2 refid HC
 logdir /tmp/chrony
@@ -26,8 +23,7 @@ driftfile /tmp/chrony/drift
 pidfile /tmp/chrony/chronyd.pid
 cmdport 0
 CONF
-chronyd -d -f /tmp/chrony.conf -u root >/tmp/chrony/out 2>&1 &
-chrony=$!
+start_chronyd /tmp/chrony/out
 sleep 3
 samples() { grep -c " HC " /tmp/chrony/refclocks.log 2>/dev/null || echo 0; }
 check "chronyd runs and samples the PHC with tsc current ($(samples) samples)" \

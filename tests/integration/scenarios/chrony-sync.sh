@@ -12,8 +12,6 @@ modprobe hostclock
 wait_readable 30
 make_current
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
-echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
-echo "root:x:0:" >/etc/group
 
 # follow NAME SECONDS: every second, CLOCK_REALTIME vs the reference;
 # prints the seconds until |offset| stayed under 10 us, and the last 10.
@@ -23,10 +21,8 @@ follow() {
 	while [ $t -lt "$secs" ]; do
 		sleep 1
 		t=$((t + 1))
-		r=$(hc-compare --clock realtime -n 10)
-		off=$(field offset_ns "$r")
-		# a measurement that cannot tell 10 us (all exchanges delayed) is no sample
-		[ -n "$off" ] && [ "$(field unc_ns "$r")" -le 10000 ] || continue
+		off=$(realtime_offset)
+		[ -n "$off" ] || continue
 		echo "$t $off" >>/tmp/$name.offsets
 		if [ "$(abs "$off")" -le 10000 ]; then
 			run=$((run + 1))
@@ -44,16 +40,9 @@ tail_stats() {
 		awk '{ a[NR] = $1 } END { printf "p50=%d max=%d n=%d\n", a[int((NR + 1) / 2)], a[NR], NR }'
 }
 
-# one_second_behind: CLOCK_REALTIME set 1 s behind the reference, exactly
-one_second_behind() {
-	o=$(field offset_ns "$(hc-compare --clock realtime -n 10)")
-	hc-dev-check - shift $((o - 1000000000)) >/dev/null
-}
-
 # chrony
 one_second_behind
 note "before chrony: $(hc-compare --clock realtime -n 10)"
-mkdir -p /tmp/chrony
 cat >/tmp/chrony.conf <<CONF
 refclock PHC $ptp poll 0 dpoll -2 prefer
 makestep 0.1 3
@@ -61,8 +50,7 @@ driftfile /tmp/chrony/drift
 pidfile /tmp/chrony/chronyd.pid
 cmdport 0
 CONF
-chronyd -d -f /tmp/chrony.conf -u root >/tmp/chrony/out 2>&1 &
-chrony=$!
+start_chronyd /tmp/chrony/out
 settled=$(follow chrony 40)
 kill "$chrony"
 wait "$chrony" 2>/dev/null

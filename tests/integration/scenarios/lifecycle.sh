@@ -63,9 +63,6 @@ check "readable after rebind ($ptp)" hc-ptp-check "$ptp" get
 check "rmmod after rebind" rmmod hostclock
 
 # cycles: load, make current, chrony reading the PHC, unload under chrony
-echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
-echo "root:x:0:" >/etc/group
-mkdir -p /tmp/chrony
 samples() { grep -c " HC " /tmp/chrony/refclocks.log 2>/dev/null || echo 0; }
 n=0
 for i in $(seq 1 20); do
@@ -78,8 +75,7 @@ log refclocks
 pidfile /tmp/chrony/chronyd.pid
 cmdport 0
 CONF
-	chronyd -d -f /tmp/chrony.conf -u root >/tmp/chrony/out 2>&1 &
-	chrony=$!
+	start_chronyd /tmp/chrony/out
 	j=0
 	until [ "$(samples)" -ge 2 ] || [ $j -ge 100 ]; do
 		sleep 0.1

@@ -17,12 +17,9 @@ make_current
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
 s=/sys/class/misc/hostclock0
 
-echo "root:x:0:0:root:/:/bin/sh" >/etc/passwd
-echo "root:x:0:" >/etc/group
 printf 'refclock PHC %s poll 0 dpoll -2 prefer\nmakestep 0.1 3\ncmdport 0\npidfile /tmp/chronyd.pid\n' \
 	"$ptp" >/tmp/chrony.conf
-chronyd -d -f /tmp/chrony.conf -u root >/tmp/chrony.out 2>&1 &
-chrony=$!
+start_chronyd /tmp/chrony.out
 
 # settle LIMIT_S: seconds until |CLOCK_REALTIME - reference| stayed under
 # 10 us for 5 s in a row, or -1; offsets kept in /tmp/settle
@@ -32,10 +29,8 @@ settle() {
 	while [ $t -lt "$1" ]; do
 		sleep 1
 		t=$((t + 1))
-		r=$(hc-compare --clock realtime -n 10)
-		off=$(field offset_ns "$r")
-		# a measurement that cannot tell 10 us (all exchanges delayed) is no sample
-		[ -n "$off" ] && [ "$(field unc_ns "$r")" -le 10000 ] || continue
+		off=$(realtime_offset)
+		[ -n "$off" ] || continue
 		echo "$t $off" >>/tmp/settle
 		if within "$off" 10000; then
 			run=$((run + 1))
