@@ -12,6 +12,7 @@
 #include <linux/mutex.h>
 #include <linux/ptp_clock_kernel.h>
 #include <linux/spinlock.h>
+#include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -161,7 +162,7 @@ int hostclock_cs_init(void);
 void hostclock_cs_exit(void);
 void hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *clk);
 void hostclock_cs_forget(struct hostclock_dev *hc);
-bool hostclock_cs_snapshot(struct system_time_snapshot *snap, u64 *tsc);
+bool hostclock_cs_snapshot(clockid_t clock, struct system_time_snapshot *snap, u64 *tsc);
 u64 hostclock_cs_clamps(void);
 
 /* hostclock_ptp.c: the PTP clock */

@@ -15,11 +15,7 @@
 #include <linux/platform_device.h>
 
 #include "hostclock.h"
-
-static void hostclock_acpi_iounmap(void *addr)
-{
-	iounmap((void __iomem *)addr);
-}
+#include "hostclock_compat.h"
 
 static void hostclock_acpi_notify(acpi_handle handle, u32 event, void *data)
 {
@@ -34,7 +30,7 @@ static int hostclock_acpi_probe(struct platform_device *pdev)
 	acpi_handle handle = ACPI_HANDLE(dev);
 	struct hostclock_dev *hc;
 	struct resource *res;
-	void __iomem *p;
+	void *p;
 	acpi_status status;
 
 	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
@@ -42,13 +38,17 @@ static int hostclock_acpi_probe(struct platform_device *pdev)
 		dev_err(dev, "VMCLOCK device without a page-sized memory resource\n");
 		return -ENODEV;
 	}
-	/* read-only: the page is the hypervisor's */
-	p = ioremap_prot(res->start, resource_size(res), pgprot_val(PAGE_KERNEL_RO));
-	if (!p || devm_add_action_or_reset(dev, hostclock_acpi_iounmap, (void __force *)p))
-		return -ENOMEM;
+	/*
+	 * Cached, like the memory it is. The mapping is writable (a kernel
+	 * mapping of this range cannot be made read-only without changing
+	 * the direct map); the driver never writes it.
+	 */
+	p = devm_memremap(dev, res->start, resource_size(res), MEMREMAP_WB);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
 
 	/* mmap of /dev/hostclockN only for a whole page: nothing else exposed */
-	hc = hostclock_dev_create(dev, (const struct vmclock_abi __force *)p,
+	hc = hostclock_dev_create(dev, p,
 				  PAGE_ALIGNED(res->start) && resource_size(res) >= PAGE_SIZE ?
 				  res->start : 0, resource_size(res), NULL);
 	if (IS_ERR(hc))
@@ -74,6 +74,8 @@ static void hostclock_acpi_remove(struct platform_device *pdev)
 	hostclock_dev_destroy(hc);
 }
 
+HOSTCLOCK_PLATFORM_REMOVE_WRAPPER(hostclock_acpi_remove)
+
 static const struct acpi_device_id hostclock_acpi_ids[] = {
 	{ "AMZNC10C", 0 },
 	{ "VMCLOCK", 0 },
@@ -83,11 +85,7 @@ MODULE_DEVICE_TABLE(acpi, hostclock_acpi_ids);
 
 static struct platform_driver hostclock_acpi_driver = {
 	.probe = hostclock_acpi_probe,
-#ifdef HOSTCLOCK_PLATFORM_REMOVE_VOID
-	.remove = hostclock_acpi_remove,
-#else
-	.remove_new = hostclock_acpi_remove,
-#endif
+	HOSTCLOCK_PLATFORM_REMOVE(hostclock_acpi_remove),
 	.driver = {
 		.name = "hostclock_acpi",
 		.acpi_match_table = hostclock_acpi_ids,

@@ -16,10 +16,12 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/tsc.h>
 
 #include "hostclock.h"
+#include "hostclock_compat.h"
 
 struct hostclock_file {
 	struct hostclock_dev *hc;
@@ -103,11 +105,7 @@ static int hostclock_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!hc->page_phys || READ_ONCE(hc->gone))
 		return -ENODEV;
 	/* no mprotect(PROT_WRITE) later either */
-#ifdef HOSTCLOCK_HAVE_VM_FLAGS_CLEAR
-	vm_flags_clear(vma, VM_MAYWRITE);
-#else
-	vma->vm_flags &= ~VM_MAYWRITE;
-#endif
+	hostclock_vm_flags_clear(vma, VM_MAYWRITE);
 	return io_remap_pfn_range(vma, vma->vm_start, hc->page_phys >> PAGE_SHIFT,
 				  PAGE_SIZE, vma->vm_page_prot);
 }

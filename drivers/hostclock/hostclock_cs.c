@@ -22,10 +22,12 @@
 #include <linux/clocksource.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include <asm/tsc.h>
 
 #include "hostclock.h"
+#include "hostclock_compat.h"
 
 /* 1 GHz: read() returns nanoseconds; below tsc's 300 unless asked */
 static int hostclock_cs_rating = 100;
@@ -242,7 +244,7 @@ void hostclock_cs_forget(struct hostclock_dev *hc)
 
 /**
  * hostclock_cs_tsc_of_snapshot() - the TSC behind a clocksource reading
- * @cycles: what ktime_get_snapshot() read from the current clocksource
+ * @cycles: what a system time snapshot read from the current clocksource
  * @tsc_lo: TSC read just before the snapshot
  * @tsc_hi: TSC read just after it
  * @tsc: the TSC value the snapshot's times belong to
@@ -273,22 +275,25 @@ static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64
 
 /**
  * hostclock_cs_snapshot() - a system time snapshot and the TSC it was taken at
- * @snap: from ktime_get_snapshot(), which reads the current clocksource once
+ * @clock: the system clock wanted beside MONOTONIC_RAW
+ * @snap: from hostclock_get_snapshot(), which reads the current clocksource once
  * @tsc: the TSC value behind that read
  *
  * For the PTP clock's zero-width brackets and cross-timestamps and for the
  * drift sampler: system time and TSC from the same counter read.
  *
- * Return: false when neither tsc nor hostclock is the current clocksource.
+ * Return: false when neither tsc nor hostclock is the current clocksource,
+ * or this kernel cannot snapshot @clock.
  */
-bool hostclock_cs_snapshot(struct system_time_snapshot *snap, u64 *tsc)
+bool hostclock_cs_snapshot(clockid_t clock, struct system_time_snapshot *snap, u64 *tsc)
 {
 	unsigned int i;
 	u64 lo, hi;
 
 	for (i = 0; i < HOSTCLOCK_CS_SNAPSHOT_TRIES; i++) {
 		lo = rdtsc_ordered();
-		ktime_get_snapshot(snap);
+		if (!hostclock_get_snapshot(clock, snap))
+			return false;
 		hi = rdtsc_ordered();
 		if (hostclock_cs_tsc_of_snapshot(snap->cycles, lo, hi, tsc))
 			return true;

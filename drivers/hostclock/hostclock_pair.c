@@ -15,6 +15,7 @@
 
 #include <linux/delay.h>
 #include <linux/irqflags.h>
+#include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include <asm/tsc.h>
 

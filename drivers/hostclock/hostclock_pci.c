@@ -19,46 +19,24 @@
 #define HOSTCLOCK_IVSHMEM_DEVICE	0x1110
 #define HOSTCLOCK_IVSHMEM_BAR		2
 
-static void hostclock_pci_iounmap(void *addr)
-{
-	iounmap((void __iomem *)addr);
-}
-
-/*
- * Page 0, mapped read-only (a stray write faults instead of corrupting the
- * host's page) and cached like the RAM it is.
- */
-static const struct vmclock_abi *
-hostclock_pci_map_page(struct device *dev, resource_size_t start)
-{
-	void __iomem *p = ioremap_prot(start, HOSTCLOCK_PAGE_SIZE,
-				       pgprot_val(PAGE_KERNEL_RO));
-
-	if (!p || devm_add_action_or_reset(dev, hostclock_pci_iounmap, (void __force *)p))
-		return NULL;
-	return (const struct vmclock_abi __force *)p;
-}
-
 /* The magic, read through a temporary mapping that claims nothing. */
 static bool hostclock_pci_has_magic(resource_size_t start)
 {
-	void __iomem *p = ioremap_prot(start, HOSTCLOCK_PAGE_SIZE,
-				       pgprot_val(PAGE_KERNEL_RO));
+	const struct vmclock_abi *p = memremap(start, HOSTCLOCK_PAGE_SIZE, MEMREMAP_WB);
 	u32 magic;
 
 	if (!p)
 		return false;
-	magic = readl(p + offsetof(struct vmclock_abi, magic));
-	iounmap(p);
+	magic = le32_to_cpu(READ_ONCE(p->magic));
+	memunmap((void *)p);
 	return magic == VMCLOCK_MAGIC;
 }
 
 static int hostclock_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct device *dev = &pdev->dev;
-	const struct vmclock_abi *page;
-	struct hostclock_ext *ext;
 	struct hostclock_dev *hc;
+	void *region;
 	resource_size_t start;
 	int ret;
 
@@ -76,13 +54,16 @@ static int hostclock_pci_probe(struct pci_dev *pdev, const struct pci_device_id 
 
 	if (!devm_request_mem_region(dev, start, HOSTCLOCK_REGION_SIZE, KBUILD_MODNAME))
 		return -EBUSY;
-	page = hostclock_pci_map_page(dev, start);
-	ext = devm_memremap(dev, start + HOSTCLOCK_EXT_OFFSET, HOSTCLOCK_PAGE_SIZE,
-			    MEMREMAP_WB);
-	if (!page || IS_ERR(ext))
-		return -ENOMEM;
+	/*
+	 * Cached, like the RAM behind the BAR. The mapping is writable: the
+	 * driver writes only the pairing mailbox in page 1, never page 0.
+	 */
+	region = devm_memremap(dev, start, HOSTCLOCK_REGION_SIZE, MEMREMAP_WB);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
 
-	hc = hostclock_dev_create(dev, page, start, HOSTCLOCK_REGION_SIZE, ext);
+	hc = hostclock_dev_create(dev, region, start, HOSTCLOCK_REGION_SIZE,
+				  region + HOSTCLOCK_EXT_OFFSET);
 	if (IS_ERR(hc))
 		return PTR_ERR(hc);
 	pci_set_drvdata(pdev, hc);

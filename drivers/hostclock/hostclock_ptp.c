@@ -3,7 +3,7 @@
  * The PTP clock of an instance: the host's time (UTC by default) at a guest
  * TSC value, read-only, for chrony's "refclock PHC" and phc2sys.
  *
- * Both precise paths rest on one ktime_get_snapshot(), which reads the
+ * Both precise paths rest on one system time snapshot, which reads the
  * current clocksource exactly once: the TSC behind that read is recovered
  * (it is the reading itself when tsc is current, the line inverted when
  * hostclock is) and checked against two TSC reads around the snapshot. So
@@ -15,34 +15,16 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ptp_clock_kernel.h>
+#include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include <asm/tsc.h>
 
 #include "hostclock.h"
+#include "hostclock_compat.h"
 
 static struct hostclock_dev *hostclock_ptp_dev(struct ptp_clock_info *info)
 {
 	return container_of(info, struct hostclock_dev, ptp_info);
-}
-
-/* The system time a zero-width bracket can give, or false. */
-static bool hostclock_ptp_snapshot_time(struct ptp_system_timestamp *sts,
-					const struct system_time_snapshot *snap,
-					struct timespec64 *ts)
-{
-#ifdef HOSTCLOCK_HAVE_STS_CLOCKID
-	switch (sts->clockid) {
-	case CLOCK_REALTIME:
-		break;
-	case CLOCK_MONOTONIC_RAW:
-		*ts = ktime_to_timespec64(snap->raw);
-		return true;
-	default:
-		return false;	/* the snapshot has no CLOCK_MONOTONIC */
-	}
-#endif
-	*ts = ktime_to_timespec64(snap->real);
-	return true;
 }
 
 static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
@@ -51,18 +33,15 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 {
 	struct hostclock_dev *hc = hostclock_ptp_dev(info);
 	struct system_time_snapshot snap;
-	struct timespec64 sys;
 	u64 tsc;
 	int ret;
 
-	if (sts && hostclock_cs_snapshot(&snap, &tsc) &&
-	    hostclock_ptp_snapshot_time(sts, &snap, &sys)) {
+	if (sts && hostclock_cs_snapshot(hostclock_sts_clockid(sts), &snap, &tsc)) {
 		/* system time and device time from the same counter read */
 		ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, ts);
 		if (ret)
 			return ret;
-		sts->pre_ts = sys;
-		sts->post_ts = sys;
+		hostclock_sts_set_both(sts, &snap);
 		return 0;
 	}
 
@@ -81,7 +60,7 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 	u64 tsc;
 	int ret;
 
-	if (!hostclock_cs_snapshot(&snap, &tsc)) {
+	if (!hostclock_cs_snapshot(hostclock_xtstamp_clockid(xt), &snap, &tsc)) {
 		spin_lock_bh(&hc->lock);
 		hc->count.crosststamp_failures++;
 		spin_unlock_bh(&hc->lock);
@@ -91,8 +70,7 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 	if (ret)
 		return ret;
 	xt->device = timespec64_to_ktime(ts);
-	xt->sys_realtime = snap.real;
-	xt->sys_monoraw = snap.raw;
+	hostclock_xtstamp_set_sys(xt, &snap);
 	return 0;
 }
 

@@ -3,7 +3,7 @@
  * The drift sampler: every sample_interval_ms, one paired sample of the
  * guest's CLOCK_REALTIME and the host's UTC at the same TSC read, into the
  * core's statistics (core/drift.c). With tsc or hostclock current both come
- * from one ktime_get_snapshot(), as for PTP_SYS_OFFSET_PRECISE; otherwise
+ * from one system time snapshot, as for PTP_SYS_OFFSET_PRECISE; otherwise
  * CLOCK_REALTIME is read between two TSC reads and paired with their middle.
  *
  * Also here: the optional step of CLOCK_REALTIME to the host's time when a
@@ -14,10 +14,12 @@
 
 #include <linux/jiffies.h>
 #include <linux/module.h>
+#include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include <asm/tsc.h>
 
 #include "hostclock.h"
+#include "hostclock_compat.h"
 
 static unsigned int hostclock_sample_ms = 1000;
 module_param_named(sample_interval_ms, hostclock_sample_ms, uint, 0644);
@@ -48,8 +50,8 @@ static void hostclock_sample_pair(u64 *tsc, ktime_t *real)
 	struct system_time_snapshot snap;
 	u64 lo, hi;
 
-	if (hostclock_cs_snapshot(&snap, tsc)) {
-		*real = snap.real;
+	if (hostclock_cs_snapshot(CLOCK_REALTIME, &snap, tsc)) {
+		*real = hostclock_snapshot_systime(&snap);
 		return;
 	}
 	lo = rdtsc_ordered();

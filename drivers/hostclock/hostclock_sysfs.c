@@ -8,6 +8,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <asm/tsc.h>
 
