@@ -7,6 +7,9 @@
 #
 # usage: scripts/install-deps.sh [GROUP...]
 #   build    compiler, Debian 6.1 and 6.12 (bookworm-backports) kernel headers
+#   chroots  debootstrap chroots for the 5.10 (bullseye) and 7.x
+#            (trixie-backports) lines, with their compilers, headers and
+#            guest kernels, cached under /var/cache/hostclock (kchroot.sh)
 #   kunit    linux-source-6.1 and what a UML build needs
 #   lint     sparse (checkpatch.pl comes from linux-source-6.1)
 #   dkms     dkms
@@ -17,14 +20,17 @@
 #   bench    gnuplot (no X) for the benchmarks' plots
 #   all      every group above (the default)
 #
-# bookworm-backports is added with the mirror URI this machine already uses
-# for bookworm; no mirror address is written into the project.
+# bookworm-backports and the chroots use the mirror URI this machine
+# already uses for bookworm; no mirror address is written into the project.
+# Downloads and chroots are cached outside the clone, in /var/cache/hostclock
+# (HOSTCLOCK_CACHE).
 
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-cache=${HOSTCLOCK_CACHE:-$top/build/cache}
+. "$top/scripts/lib.sh"
+cache=$(hc_cache_dir)
 backports_list=/etc/apt/sources.list.d/hostclock-bookworm-backports.sources
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -55,40 +61,12 @@ need() {
 		"${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
 }
 
-# The URI this machine uses for the bookworm suite, from one-line or deb822
-# sources. Prints nothing if none is found.
-bookworm_uri() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		# deb [opt=a opt=b ...] URI SUITE COMPONENTS...
-		awk '$1 == "deb" { u = ""; s = ""; inopt = 0
-			for (i = 2; i <= NF; i++) {
-				if ($i ~ /^\[/) inopt = 1
-				if (inopt) { if ($i ~ /\]$/) inopt = 0; continue }
-				if (u == "") u = $i; else { s = $i; break }
-			}
-			if (s == "bookworm") { print u; exit } }' "$f"
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk 'BEGIN { RS = ""; FS = "\n" }
-			{ uri = ""; ok = 0; deb = 0
-			  for (i = 1; i <= NF; i++) {
-				if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, a, /[ \t]+/); uri = a[1] }
-				if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) ok = 1
-				if ($i ~ /^Types:/ && $i ~ /[ \t]deb([ \t]|$)/) deb = 1
-			  }
-			  if (ok && deb && uri != "") { print uri; exit } }' "$f"
-	done
-}
-
 add_backports() {
 	local uri
 	if apt-cache policy 2>/dev/null | grep -q 'a=bookworm-backports\|n=bookworm-backports'; then
 		return 0
 	fi
-	uri=$(bookworm_uri | head -n 1)
+	uri=$(hc_debian_mirror) || uri=
 	[ -n "$uri" ] || die "no bookworm entry in this machine's apt sources to take a mirror from"
 	log "adding bookworm-backports from $uri"
 	cat >"$backports_list" <<SRC
@@ -126,6 +104,13 @@ group_build() {
 group_kunit() { need linux-source-6.1 python3 flex bison bc xz-utils; }
 group_lint() { need sparse linux-source-6.1 perl; }
 group_dkms() { need dkms; }
+
+# the 5.10 and 7.x lines build in chroots of their own distributions
+group_chroots() {
+	need debootstrap util-linux
+	"$top/scripts/kchroot.sh" bullseye >/dev/null
+	"$top/scripts/kchroot.sh" trixie >/dev/null
+}
 group_bench() { need gnuplot-nox; }
 
 group_qemu() {
@@ -158,9 +143,9 @@ groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(all)
 for g in "${groups[@]}"; do
 	case $g in
-	all) group_build; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench ;;
-	build|kunit|lint|dkms|qemu|guest|bench) "group_$g" ;;
-	*) die "unknown group '$g' (build kunit lint dkms qemu guest all)" ;;
+	all) group_build; group_chroots; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench ;;
+	build|chroots|kunit|lint|dkms|qemu|guest|bench) "group_$g" ;;
+	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench all)" ;;
 	esac
 done
 log "ok: ${groups[*]}"

@@ -2,6 +2,8 @@
 #
 # Helpers sourced by hostclock's scripts.
 
+HC_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
 # The files a kbuild M= build of hostclock.ko needs.
 HC_MODULE_FILES=(Kbuild Makefile dkms.conf drivers include scripts/kfeatures.sh)
 
@@ -18,7 +20,58 @@ hc_stage_sources() {
 	done
 }
 
-# hc_kver KDIR: the kernel release a /usr/src/linux-headers-* directory is for.
-hc_kver() {
-	echo "${1#/usr/src/linux-headers-}"
+
+# The URI this machine uses for the bookworm suite, from one-line or deb822
+# sources, one per entry found.
+hc_bookworm_uris() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		# deb [opt=a opt=b ...] URI SUITE COMPONENTS...
+		awk '$1 == "deb" { u = ""; s = ""; inopt = 0
+			for (i = 2; i <= NF; i++) {
+				if ($i ~ /^\[/) inopt = 1
+				if (inopt) { if ($i ~ /\]$/) inopt = 0; continue }
+				if (u == "") u = $i; else { s = $i; break }
+			}
+			if (s == "bookworm") { print u; exit } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk 'BEGIN { RS = ""; FS = "\n" }
+			{ uri = ""; ok = 0; deb = 0
+			  for (i = 1; i <= NF; i++) {
+				if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, a, /[ \t]+/); uri = a[1] }
+				if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) ok = 1
+				if ($i ~ /^Types:/ && $i ~ /[ \t]deb([ \t]|$)/) deb = 1
+			  }
+			  if (ok && deb && uri != "") { print uri; exit } }' "$f"
+	done
+}
+
+# hc_debian_mirror: the first of those; fails if there is none. Scripts that
+# add a suite or build a chroot take their mirror from here, so no mirror
+# address is written into the project.
+hc_debian_mirror() {
+	local uri
+	uri=$(hc_bookworm_uris | head -n 1)
+	[ -n "$uri" ] && echo "$uri"
+}
+
+# hc_cache_dir: what is slow to make and does not depend on the tree
+# (chroots, downloaded packages, unpacked guest kernels), outside any clone.
+hc_cache_dir() {
+	echo "${HOSTCLOCK_CACHE:-/var/cache/hostclock}"
+}
+
+# hc_in_env ENV DIR CMD...: run CMD where a build for a kernel line runs
+# (see scripts/klines.sh), with DIR visible at the same path.
+hc_in_env() {
+	local env=$1 dir=$2
+	shift 2
+	if [ "$env" = host ]; then
+		"$@"
+	else
+		"$HC_TOP/scripts/kchroot.sh" "$env" run -b "$dir" "$dir" "$@"
+	fi
 }

@@ -3,8 +3,8 @@
 #
 # checkpatch.pl --strict on every kernel-side C file and header (the module,
 # the shared core and headers, the KUnit suites and their shared cases), and
-# sparse (C=2: every file, not only rebuilt ones) against each supported
-# kernel. Any warning fails.
+# sparse (C=2: every file, not only rebuilt ones) against each kernel line
+# (scripts/klines.sh). Any warning fails.
 
 set -uo pipefail
 
@@ -44,21 +44,21 @@ else
 fi
 
 command -v sparse >/dev/null || { echo "FAIL sparse: not installed"; failed=$((failed + 1)); }
-headers=$(scripts/kernel-headers.sh) || exit 1
-for kdir in $headers; do
-	kver=$(hc_kver "$kdir")
-	out=build/sparse/$kver
+# each line with its own distribution's sparse, beside its compiler
+lines=$(scripts/klines.sh) || exit 1
+while read -r line kver kdir env hkdir; do
+	out=$top/build/sparse/$kver
 	hc_stage_sources "$top" "$out"
 	log=$out/sparse.log
-	if make -C "$kdir" M="$top/$out" C=2 W=1 modules >"$log" 2>&1 &&
+	if hc_in_env "$env" "$out" make -C "$kdir" M="$out" C=2 W=1 modules >"$log" 2>&1 &&
 	   ! grep -qE 'warning:|error:' "$log"; then
-		echo "ok   sparse $kver"
+		echo "ok   sparse $line ($kver)"
 		passed=$((passed + 1))
 	else
-		echo "FAIL sparse $kver:"
+		echo "FAIL sparse $line ($kver):"
 		grep -E 'warning:|error:' "$log" | head -n 20
 		failed=$((failed + 1))
 	fi
-done
+done <<<"$lines"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
