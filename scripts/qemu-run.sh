@@ -13,7 +13,8 @@
 # with the same arguments resumes it from the file (-incoming), as a
 # snapshot restore or a migration would; its console goes on in LOG.
 #
-# tsc=reliable: under TCG every vCPU reads the host's TSC plus one offset,
+# tsc=reliable (the default of HOSTCLOCK_GUEST_CMDLINE, which replaces it):
+# under TCG every vCPU reads the host's TSC plus one offset,
 # so the guest TSC is synchronized and constant, but the clocksource
 # watchdog, comparing it with an emulated HPET that lags under load, marks
 # it unstable and leaves the guest on hpet. A KVM guest on a modern host
@@ -30,6 +31,10 @@ command -v "$qemu" >/dev/null || { echo "qemu-run.sh: $qemu missing; run scripts
 nic=(-nic none)
 case " $* " in *" -nic "*|*" -netdev "*) nic=() ;; esac
 
+# the guest kernel's command line beyond the console: tsc=reliable unless
+# the caller says otherwise (see below)
+cmdline=${HOSTCLOCK_GUEST_CMDLINE-tsc=reliable}
+
 restore=${HOSTCLOCK_QEMU_RESTORE:-}
 mon=()
 if [ -n "$restore" ]; then
@@ -42,7 +47,7 @@ fi
 start_qemu() {
 	"$qemu" -accel tcg -cpu max -smp 2 -m 512 -nographic -no-reboot "${nic[@]}" \
 		-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=4 tsc=reliable" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=4 $cmdline" \
 		"${mon[@]}" "${qemu_args[@]}" "$@" </dev/null >>"$log" 2>&1 &
 	pid=$!
 	if [ -n "$restore" ]; then

@@ -14,6 +14,15 @@ mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
 echo "HCTEST kernel $(uname -r)"
+# a preemption model asked for on the command line must be the one in force
+want=$(sed -n 's/.*preempt=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ -n "$want" ]; then
+	mode=$(cat /sys/kernel/debug/sched/preempt 2>/dev/null)
+	case $mode in
+	*"($want)"*) echo "HCTEST ok preemption model is $want ($mode)" ;;
+	*) echo "HCTEST fail preemption model: asked $want, kernel says '$mode'" ;;
+	esac
+fi
 sh /scenario.sh
 
 # Any of these in the kernel log is a failure of whatever the scenario did.

@@ -1,10 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run guest scenarios under QEMU TCG on each supported kernel (Debian 6.1 and
-# 6.12 by default; HOSTCLOCK_KERNELS chooses series). Each scenario gets a
-# fresh guest with the hostclock.ko built for that kernel, installed under
-# /lib/modules so that it autoloads, and three ivshmem-plain devices:
+# Run guest scenarios under QEMU TCG on each kernel line (scripts/klines.sh:
+# 5.10, 6.1, 6.12 and 7.x; HOSTCLOCK_KERNELS chooses lines). Every scenario
+# runs on the lines in HOSTCLOCK_FULL_LINES (default: 6.1 6.12); on the
+# others, those marked "# hostclock-every-line: yes" (which keeps make test
+# within its time budget). Each scenario gets a fresh guest with the
+# hostclock.ko built for that kernel, installed under /lib/modules with the
+# modules it needs from that kernel so that it autoloads, and three
+# ivshmem-plain devices:
 #
 #   a hostclock region served by a real hostclockd (pairing mode);
 #   a "foreign" 8 KiB region of zeros, which the driver must leave alone;
@@ -19,7 +23,12 @@
 # block migration). "# hostclock-restore: yes" lets the guest have its VM
 # saved and resumed in a new QEMU (see scripts/qemu-run.sh). A scenario
 # that needs longer than the default bound (HOSTCLOCK_GUEST_TIMEOUT, 120 s)
-# states its own with "# hostclock-timeout: SECONDS".
+# states its own with "# hostclock-timeout: SECONDS". Words for the
+# guest kernel's command line come from "# hostclock-cmdline: WORDS"
+# (tsc=reliable is given unless "# hostclock-tsc-reliable: no"), and
+# "# hostclock-cmdline-variants: WORDS" runs the scenario a second time with
+# WORDS added, on each line whose kernel can take them (preempt= needs
+# CONFIG_PREEMPT_DYNAMIC; the guest checks that the mode took effect).
 # "# hostclock-peer-tests: yes" adds the kernel's selftests built by
 # scripts/peer-tests.sh under /peer.
 # Every process started here is stopped when the scenario ends, also on
@@ -37,7 +46,8 @@ limit=${HOSTCLOCK_GUEST_TIMEOUT:-120}
 out=$top/build/guest
 bin=$top/build/tools
 tbin=$top/build/test
-debs=$top/build/cache/debs
+debs=$(hc_cache_dir)/debs
+full_lines=" ${HOSTCLOCK_FULL_LINES:-6.1 6.12} "
 mkdir -p "$out"
 passed=0 failed=0
 host_pids=()
@@ -124,92 +134,146 @@ qemu_devices() {
 	return 0
 }
 
-# the module where modprobe finds it, with its aliases
+# kernel_module KIMG KVER NAME DIR: the kernel's module NAME, uncompressed
+# (busybox's modprobe reads no .xz), into DIR; fails if there is none
+kernel_module() {
+	local f
+	f=$(find "$1/lib/modules/$2/kernel" \( -name "$3.ko" -o -name "$3.ko.xz" \) | head -n 1)
+	[ -n "$f" ] || return 1
+	case $f in
+	*.xz) xz -dc "$f" >"$4/$3.ko" ;;
+	*) cp "$f" "$4/" ;;
+	esac
+}
+
+# the module where modprobe finds it, with its aliases, and what it needs
+# from this kernel (ptp and pps_core where they are modules, as on 5.10)
 module_tree() {
-	local kver=$1 ko=$2 kimg=$3 tree=$out/modroot-$1
+	local kver=$1 ko=$2 kimg=$3 tree=$out/modroot-$1 extra dep deps m
 	rm -rf "$tree"
-	mkdir -p "$tree/lib/modules/$kver/extra"
-	cp "$ko" "$tree/lib/modules/$kver/extra/"
-	# e1000, for the benchmark's NTP baseline over QEMU user networking
-	find "$kimg/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000" \
-		-name 'e1000.ko*' -exec cp {} "$tree/lib/modules/$kver/extra/" \;
-	[ ! -f "$tree/lib/modules/$kver/extra/e1000.ko.xz" ] ||
-		xz -d "$tree/lib/modules/$kver/extra/e1000.ko.xz"
+	extra=$tree/lib/modules/$kver/extra
+	mkdir -p "$extra"
+	cp "$ko" "$extra/"
+	deps=$(modinfo -F depends "$ko" | tr , ' ')
+	for dep in $deps; do
+		kernel_module "$kimg" "$kver" "$dep" "$extra" || return 1
+		deps="$deps $(modinfo -F depends "$extra/$dep.ko" | tr , ' ')"
+	done
+	# e1000, for the benchmark's NTP baseline over QEMU user networking;
+	# ptp_vmclock, the kernel's own VMCLOCK driver (6.13+)
+	for m in e1000 ptp_vmclock; do
+		kernel_module "$kimg" "$kver" "$m" "$extra" || true
+	done
 	cp "$kimg/lib/modules/$kver/"modules.{builtin,builtin.modinfo,order} \
 		"$tree/lib/modules/$kver/" 2>/dev/null
 	depmod -b "$tree" "$kver" || return 1
 	echo "$tree/lib/modules/$kver"
 }
 
-headers=$(scripts/kernel-headers.sh) || exit 1
-for kdir in $headers; do
-	kver=$(hc_kver "$kdir")
+# run_scenario SCRIPT LINE KVER KIMG MODULES [CMDLINE WORDS]: one guest
+run_scenario() {
+	local sc=$1 line=$2 kver=$3 kimg=$4 modules=$5 extra=${6:-} name tag
+	local initrd log run agent_opts qemu_opts devices bound restore peers p
+	local start done_rc secs ok bad cmdline
+	name=$(basename "$sc" .sh)
+	tag=$kver${extra:+ [$extra]}
+	initrd=$out/$name-$kver.cpio.gz
+	log=$out/$name-$kver${extra:+-${extra//[^a-z0-9]/-}}.log
+	run=$out/run-$name-$kver
+	read -ra agent_opts <<<"$(sed -n 's/^# hostclock-agent: //p' "$sc")"
+	read -ra qemu_opts <<<"$(sed -n 's/^# hostclock-qemu: //p' "$sc")"
+	devices=$(sed -n 's/^# hostclock-devices: //p' "$sc")
+	bound=$(sed -n 's/^# hostclock-timeout: //p' "$sc")
+	cmdline="$(sed -n 's/^# hostclock-cmdline: //p' "$sc") $extra"
+	grep -q '^# hostclock-tsc-reliable: no' "$sc" || cmdline="tsc=reliable $cmdline"
+	restore=
+	grep -q '^# hostclock-restore: yes' "$sc" && restore=$run/vm
+	peers=()
+	if grep -q '^# hostclock-peer-tests: yes' "$sc"; then
+		scripts/peer-tests.sh "$tbin/peer" || exit 1
+		for p in "$tbin"/peer/*; do
+			peers+=("$p:peer/${p##*/}")
+		done
+	fi
+	scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
+		"$out/hostclock.version:hostclock.version" \
+		"tests/integration/guest-lib.sh:hc-lib.sh" \
+		"$modules:lib/modules/$kver" \
+		"$tbin/hc-compare:bin/hc-compare" "$tbin/hc-ptp-check:bin/hc-ptp-check" \
+		"$tbin/hc-dev-check:bin/hc-dev-check" "$tbin/hc-uevent:bin/hc-uevent" \
+		"$tbin/hc-readcost:bin/hc-readcost" \
+		"$bin/hostclock-dump:bin/hostclock-dump" \
+		"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
+		"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
+		"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" "${peers[@]}" || exit 1
+	start=$(date +%s)
+	if start_host "$run" "${devices:-1}" "${agent_opts[@]}"; then
+		# shellcheck disable=SC2046 # one word per QEMU argument
+		HOSTCLOCK_QEMU_RESTORE=$restore HOSTCLOCK_GUEST_CMDLINE=$cmdline \
+			scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "${bound:-$limit}" \
+			$(qemu_devices "$run" "${devices:-1}") "${qemu_opts[@]}"
+		done_rc=$?
+	else
+		done_rc=1
+		: >"$log"
+	fi
+	stop_host
+	secs=$(($(date +%s) - start))
+	ok=$(grep -c '^HCTEST ok ' "$log")
+	bad=$(grep -c '^HCTEST fail ' "$log")
+	grep '^HCTEST note ' "$log" | sed "s/^HCTEST note /     $tag: /"
+	if [ "$done_rc" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$ok" -gt 0 ]; then
+		echo "ok   $name on $line $tag: $ok checks (${secs}s)"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name on $line $tag (${secs}s):"
+		grep '^HCTEST fail ' "$log"
+		[ "$done_rc" -eq 0 ] || echo "  guest did not finish; console tail:"
+		tail -n 40 "$log" | sed 's/^/  | /'
+		echo "  agent log tail:"
+		tail -n 10 "$run/agent.log" 2>/dev/null | sed 's/^/  | /'
+		failed=$((failed + 1))
+	fi
+}
+
+# can_take KIMG KVER WORDS: the kernel can honour these command-line words
+can_take() {
+	local config=$1/boot/config-$2 w
+	[ -f "$config" ] || config=$1/lib/modules/$2/config
+	for w in $3; do
+		case $w in
+		preempt=*) grep -q '^CONFIG_PREEMPT_DYNAMIC=y' "$config" 2>/dev/null || return 1 ;;
+		esac
+	done
+}
+
+lines=$(scripts/klines.sh) || exit 1
+# fd 3: nothing a scenario starts may read the list of lines
+while read -r line kver kdir env hkdir <&3; do
 	ko=build/modules/$kver/hostclock.ko
 	if [ ! -f "$ko" ] || [ -n "$(find drivers include Kbuild scripts/kfeatures.sh -newer "$ko" -print -quit)" ]; then
-		scripts/build-modules.sh >/dev/null || { echo "FAIL module build for $kver"; exit 1; }
+		HOSTCLOCK_KERNELS=$line scripts/build-modules.sh >/dev/null ||
+			{ echo "FAIL module build for $kver"; exit 1; }
 	fi
-	kimg=$(scripts/guest-kernel.sh "$kver") || exit 1
+	kimg=$(scripts/guest-kernel.sh "$kver" "$env") || exit 1
 	echo "$version" >"$out/hostclock.version"
-	modules=$(module_tree "$kver" "$ko" "$kimg") || { echo "FAIL depmod for $kver"; exit 1; }
+	modules=$(module_tree "$kver" "$ko" "$kimg") || { echo "FAIL module tree for $kver"; exit 1; }
 
 	for sc in "${scenarios[@]}"; do
-		name=$(basename "$sc" .sh)
-		initrd=$out/$name-$kver.cpio.gz
-		log=$out/$name-$kver.log
-		run=$out/run-$name-$kver
-		read -ra agent_opts <<<"$(sed -n 's/^# hostclock-agent: //p' "$sc")"
-		read -ra qemu_opts <<<"$(sed -n 's/^# hostclock-qemu: //p' "$sc")"
-		devices=$(sed -n 's/^# hostclock-devices: //p' "$sc")
-		bound=$(sed -n 's/^# hostclock-timeout: //p' "$sc")
-		restore=
-		grep -q '^# hostclock-restore: yes' "$sc" && restore=$run/vm
-		peers=()
-		if grep -q '^# hostclock-peer-tests: yes' "$sc"; then
-			scripts/peer-tests.sh "$tbin/peer" || exit 1
-			for p in "$tbin"/peer/*; do
-				peers+=("$p:peer/${p##*/}")
-			done
-		fi
-		scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
-			"$out/hostclock.version:hostclock.version" \
-			"tests/integration/guest-lib.sh:hc-lib.sh" \
-			"$modules:lib/modules/$kver" \
-			"$tbin/hc-compare:bin/hc-compare" "$tbin/hc-ptp-check:bin/hc-ptp-check" \
-			"$tbin/hc-dev-check:bin/hc-dev-check" "$tbin/hc-uevent:bin/hc-uevent" \
-			"$tbin/hc-readcost:bin/hc-readcost" \
-			"$bin/hostclock-dump:bin/hostclock-dump" \
-			"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
-			"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
-			"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" "${peers[@]}" || exit 1
-		start=$(date +%s)
-		if start_host "$run" "${devices:-1}" "${agent_opts[@]}"; then
-			# shellcheck disable=SC2046 # one word per QEMU argument
-			HOSTCLOCK_QEMU_RESTORE=$restore scripts/qemu-run.sh "$kimg" "$kver" \
-				"$initrd" "$log" "${bound:-$limit}" \
-				$(qemu_devices "$run" "${devices:-1}") "${qemu_opts[@]}"
-			done_rc=$?
-		else
-			done_rc=1
-			: >"$log"
-		fi
-		stop_host
-		secs=$(($(date +%s) - start))
-		ok=$(grep -c '^HCTEST ok ' "$log")
-		bad=$(grep -c '^HCTEST fail ' "$log")
-		grep '^HCTEST note ' "$log" | sed "s/^HCTEST note /     $kver: /"
-		if [ "$done_rc" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$ok" -gt 0 ]; then
-			echo "ok   $name on $kver: $ok checks (${secs}s)"
-			passed=$((passed + 1))
-		else
-			echo "FAIL $name on $kver (${secs}s):"
-			grep '^HCTEST fail ' "$log"
-			[ "$done_rc" -eq 0 ] || echo "  guest did not finish; console tail:"
-			tail -n 40 "$log" | sed 's/^/  | /'
-			echo "  agent log tail:"
-			tail -n 10 "$run/agent.log" 2>/dev/null | sed 's/^/  | /'
-			failed=$((failed + 1))
+		case $full_lines in
+		*" $line "*) ;;
+		*) grep -q '^# hostclock-every-line: yes' "$sc" || continue ;;
+		esac
+		run_scenario "$sc" "$line" "$kver" "$kimg" "$modules"
+		variants=$(sed -n 's/^# hostclock-cmdline-variants: //p' "$sc")
+		if [ -n "$variants" ]; then
+			if can_take "$kimg" "$kver" "$variants"; then
+				run_scenario "$sc" "$line" "$kver" "$kimg" "$modules" "$variants"
+			else
+				echo "     $kver: $(basename "$sc" .sh) not run with '$variants': this kernel cannot take it"
+			fi
 		fi
 	done
-done
+done 3<<<"$lines"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,6 +7,11 @@
 . /hc-lib.sh
 
 want=$(cat /hostclock.version)
+# what insmod cannot resolve by itself: ptp and pps_core where they are
+# modules (5.10)
+for dep in $(modinfo -F depends /hostclock.ko | tr , ' '); do
+	check "dependency $dep loads" modprobe "$dep"
+done
 for i in 1 2 3; do
 	if ! out=$(insmod /hostclock.ko 2>&1); then
 		fail "load $i: insmod: $out"
