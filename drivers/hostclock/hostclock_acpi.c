@@ -6,6 +6,14 @@
  * staleness. QEMU's device leaves counter_id invalid; the instance then
  * reports "no-clock" and still follows disruption_marker and
  * vm_generation_counter. A device notification polls the page at once.
+ *
+ * From 6.13 the kernel has its own driver for these devices, ptp_vmclock.
+ * Where the kernel is built with it, hostclock leaves them to it: it is
+ * the driver the kernel's maintainers keep in step with the ABI, both
+ * match the same modalias (so which one binds would otherwise depend on
+ * load order), and one device served by two drivers would count each
+ * disruption twice. acpi_override_ptp_vmclock=1 takes them anyway, for a
+ * host whose ACPI page carries a clock hostclock's clocksource should use.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,6 +24,11 @@
 
 #include "hostclock.h"
 #include "hostclock_compat.h"
+
+static bool hostclock_acpi_override;
+module_param_named(acpi_override_ptp_vmclock, hostclock_acpi_override, bool, 0444);
+MODULE_PARM_DESC(acpi_override_ptp_vmclock,
+		 "bind ACPI VMCLOCK devices also where the kernel has ptp_vmclock (default off: leave them to it)");
 
 static void hostclock_acpi_notify(acpi_handle handle, u32 event, void *data)
 {
@@ -32,6 +45,11 @@ static int hostclock_acpi_probe(struct platform_device *pdev)
 	struct resource *res;
 	void *p;
 	acpi_status status;
+
+	if (IS_ENABLED(CONFIG_PTP_1588_CLOCK_VMCLOCK) && !hostclock_acpi_override) {
+		dev_info(dev, "left to the kernel's ptp_vmclock driver\n");
+		return -ENODEV;
+	}
 
 	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
 	if (!res || resource_size(res) < sizeof(struct vmclock_abi)) {

@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
+# hostclock-every-line: yes
+#
 # Guest side: chronyd with the refclock line of Documentation/driver.md, and
 # then phc2sys, each bring a CLOCK_REALTIME started 1 s wrong to the agent's
 # reference, measured by the comparator (which does not use hostclock).

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
+# hostclock-every-line: yes
 # hostclock-agent: --interval 500
 #
 # Guest side: with hostclock current, CLOCK_MONOTONIC_RAW runs at the

@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
+# hostclock-every-line: yes
+#
 # Guest side of the driver smoke test, with the real hostclockd on the host:
 # autoload and bind, the foreign ivshmem device left alone, the clocksource
 # made current and back, the PTP clock read every way chrony and phc2sys

@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
+# hostclock-every-line: yes
+#
 # Guest side: every malformed page the agent can write, an unreliable
 # status, a frozen (stale) agent, and the agent killed and restarted. While the page is bad the PTP clock
 # refuses with the documented errno, sysfs names the state and the failed

@@ -9,7 +9,9 @@
 # under chrony; the monotonic guard forced on; and suspend and resume
 # (pm_test "core") with hostclock current.
 
+# hostclock-every-line: yes
 # hostclock-timeout: 240
+# hostclock-cmdline-variants: preempt=full
 
 . /hc-lib.sh
 

@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
+# hostclock-every-line: yes
+#
 # Guest side: hostclock.ko loads and unloads cleanly, repeatedly, and is the
 # build this run made.
 

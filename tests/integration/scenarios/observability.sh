@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
+# hostclock-every-line: yes
+#
 # Guest side: the sysfs files of /sys/class/misc/hostclockN, the counters
 # moving exactly as the agent's injections say, the uevents, the drift
 # sampler against a known shift of CLOCK_REALTIME, step_on_disruption, and

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
+# hostclock-every-line: yes
 # hostclock-peer-tests: yes
 # hostclock-timeout: 300
 #
