@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The host tools as a user runs them: hostclockd, hostclockctl and
-# hostclock-dump, on regions in a private directory. Every agent this starts
-# is stopped on exit.
+# hostclock-dump, on regions in a private directory; then the attacks of
+# issue 13 against them (Documentation/hostclockd.md, threat model), run as
+# root with "nobody" as the local attacker, the QEMU user or the hostile
+# guest. Every process this starts is stopped on exit.
 #
 # usage: tests/tools/run.sh [BUILD_DIR]
 
@@ -12,6 +14,8 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$(cd "${1:-$top/build}/tools" && pwd) || exit 1
 dir=$(mktemp -d /tmp/hostclock-tools.XXXXXX)
+# root's and 0755: a directory the agent trusts, that "nobody" (QEMU) can enter
+chmod 0755 "$dir"
 pids=()
 passed=0 failed=0
 
@@ -33,6 +37,10 @@ check() {	# check NAME COMMAND...: the command's exit status is the verdict
 		echo "FAIL $name"
 		sed 's/^/  | /' "$dir/out" | tail -n 15
 	fi
+}
+
+not_running() {	# not_running PID
+	! kill -0 "$1" 2>/dev/null
 }
 
 exits() {	# exits CODE COMMAND...: succeed if COMMAND exits with CODE
@@ -65,7 +73,8 @@ json_field() {	# json_field FILE KEY: print a key of a JSON object
 r=$dir/vm0
 ctl=("$bin/hostclockctl" --region "$r")
 
-check "agent starts and publishes a valid page" start_agent "$r" --tsc identity --interval 100
+check "agent starts and publishes a valid page" start_agent "$r" --tsc identity --interval 100 \
+	--enable-faults
 
 check "dump: valid page exits 0" exits 0 "$bin/hostclock-dump" "$r"
 "$bin/hostclock-dump" --json --counter now "$r" >"$dir/page.json" 2>&1
@@ -130,7 +139,7 @@ wait "${pids[0]}" 2>/dev/null
 check "SIGTERM: page 1 says stopped" grep -q '^agent_state  *stopped$' <("$bin/hostclock-dump" "$r")
 check "SIGTERM: page says unreliable" \
 	grep -q '^clock_status (name)  *unreliable$' <("$bin/hostclock-dump" "$r")
-check "SIGTERM: control socket removed" test ! -e "$r.ctl"
+check "SIGTERM: control sockets removed" test ! -e "$r.ctl" -a ! -e "$r.ro.ctl"
 
 # Restarting on the same region: a new disruption marker, same VM generation.
 "$bin/hostclock-dump" --json "$r" >"$dir/old.json"
@@ -156,6 +165,16 @@ check "daemon: page keeps updating" \
 sleep 0.3
 check "daemon: stopped by SIGTERM" test ! -e "$d.ctl"
 
+# Issue 13 item 11: a relative --region in daemon mode keeps its sockets
+# beside the region (daemon() changes to /, after every path is resolved).
+(cd "$dir" && "$bin/hostclockd" --region relvm --tsc identity >/dev/null 2>&1)
+sleep 0.5
+rpid=$(pgrep -f "hostclockd --region relvm " | head -n 1)
+[ -n "$rpid" ] && pids+=("$rpid")
+check "daemon, relative --region: socket beside the region" test -S "$dir/relvm.ctl" -a ! -e /relvm.ctl
+check "daemon, relative --region: hostclockctl reaches it" "$bin/hostclockctl" --region "$dir/relvm" state
+[ -n "$rpid" ] && kill -TERM "$rpid"
+
 # Pairing with no guest answering: the page says it has no time yet.
 p=$dir/vm2
 check "pairing, no guest: agent starts" start_agent "$p"
@@ -169,19 +188,197 @@ check "--owner/--group: agent starts" start_agent "$o" --tsc identity --owner no
 check "--owner/--group: region belongs to nobody:nogroup, mode 0600" \
 	test "$(stat -c '%U:%G %a' "$o")" = "nobody:nogroup 600"
 
-# The systemd unit: systemd accepts it, and its command line runs.
+# ---- Issue 13: the agent on a shared, multi-tenant host ----
+# "nobody" plays every untrusted party; helpers run as it through setpriv.
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+cc -O2 -Wall -D_GNU_SOURCE -I"$top/include" -o "$dir/hc-hostile" "$top/tests/tools/hostile.c" ||
+	echo "FAIL building tests/tools/hostile.c"
+agent_pid() {	# agent_pid REGION: the foreground agent serving REGION
+	pgrep -f "hostclockd .*--region $1 " | head -n 1
+}
+stop_pid() {	# stop_pid PID: SIGTERM and wait
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+}
+valid_soon() {	# valid_soon REGION: a valid page from a running agent within 2 s
+	for _ in $(seq 20); do
+		"$bin/hostclock-dump" "$1" 2>/dev/null | grep -q '^agent_state  *running$' &&
+			"$bin/hostclock-dump" "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Items 1 and 6: a shared directory (like /dev/shm) where a local user has
+# made the region (keeping write access through the agent's chown) or
+# squats its socket. The agent refuses the directory itself.
+shared=$dir/shared
+mkdir -m 1777 "$shared"
+as_nobody sh -c "head -c 8192 /dev/zero >'$shared/vm'; chmod 0644 '$shared/vm'; : >'$shared/vm.ctl'"
+check "item 1: a region pre-made by a local user in a shared directory is refused" \
+	grep -q 'writable by everyone' <("$bin/hostclockd" --region "$shared/vm" --owner daemon \
+		--tsc identity -f 2>&1)
+check "item 1: and it was not taken over (still nobody's, mode 0644)" \
+	test "$(stat -c '%U %a' "$shared/vm")" = "nobody 644"
+t=$dir/trusted-foreign
+head -c 8192 /dev/zero >"$t"; chmod 0600 "$t"; chown nobody "$t"
+check "item 1: an existing file the agent would not have made is refused" \
+	grep -q 'not a region this agent made' <("$bin/hostclockd" --region "$t" --tsc identity -f 2>&1)
+
+# Item 5: a directory on the path that a user controls, swapped for a
+# symlink to a root-only file of the right size.
+mkdir -m 0700 "$dir/private"
+head -c 8192 /dev/urandom >"$dir/private/victim"; chmod 0600 "$dir/private/victim"
+sum=$(sha1sum <"$dir/private/victim")
+mkdir "$dir/userdir"; chown nobody "$dir/userdir"
+as_nobody ln -s "$dir/private" "$dir/userdir/vms"
+check "item 5: a region under a user's directory is refused" \
+	grep -q 'owned by uid' <("$bin/hostclockd" --region "$dir/userdir/vms/victim" --owner nobody \
+		--tsc identity -f 2>&1)
+ln -s "$dir/private" "$dir/rootlink"
+check "item 5: a symlinked directory component is refused" \
+	grep -q 'symlinks are refused anywhere' <("$bin/hostclockd" --region "$dir/rootlink/victim" \
+		--owner nobody --tsc identity -f 2>&1)
+check "item 5: the victim is untouched: content and owner" \
+	test "$(sha1sum <"$dir/private/victim") $(stat -c %U "$dir/private/victim")" = "$sum root"
+
+# Item 4: one agent per region.
+q=$dir/vm5
+check "item 4: first agent starts" start_agent "$q" --tsc identity --interval 100
+ino=$(stat -c %i "$q.ctl")
+check "item 4: a second agent on the same region is refused" \
+	grep -q 'another hostclockd serves this region' <("$bin/hostclockd" --region "$q" --tsc identity -f 2>&1)
+check "item 4: the first keeps its socket and answers" \
+	test "$(stat -c %i "$q.ctl")" = "$ino" -a "$("$bin/hostclockctl" --region "$q" state | cut -c1-2)" = ok
+
+# Item 7: reading is open, changing is root's (or the admin's), faults
+# only with --enable-faults.
+check "item 7: without --enable-faults, step is refused" \
+	grep -q 'fault injection is disabled' <("$bin/hostclockctl" --region "$q" step 1000000000)
+check "item 7: ... and so is status synchronized" exits 1 "$bin/hostclockctl" --region "$q" status synchronized
+check "item 7: anyone may read now" as_nobody "$bin/hostclockctl" --region "$q" now
+check "item 7: the read-only socket changes nothing" \
+	grep -q 'permission denied' <(as_nobody "$bin/hostclockctl" --socket "$q.ro.ctl" update)
+check "item 7: a local user cannot reach the control socket" \
+	exits 2 as_nobody "$bin/hostclockctl" --region "$q" update
+check "item 7: root may update" "$bin/hostclockctl" --region "$q" update
+stop_pid "$(agent_pid "$q")"
+check "item 7: --admin: agent starts" start_agent "$q" --tsc identity --admin daemon
+check "item 7: --admin: that user may update" \
+	setpriv --reuid=daemon --regid=daemon --clear-groups "$bin/hostclockctl" --region "$q" update
+check "item 7: --admin: another user may not" exits 2 as_nobody "$bin/hostclockctl" --region "$q" update
+
+# Item 6: hostclockctl trusts only an agent of root (or of the caller).
+mkdir "$dir/nobodys"; chown nobody "$dir/nobodys"
+as_nobody "$dir/hc-hostile" impostor "$dir/nobodys/vm.ro.ctl" 30 &
+pids+=($!)
+for _ in $(seq 20); do [ -S "$dir/nobodys/vm.ro.ctl" ] && break; sleep 0.1; done
+check "item 6: hostclockctl refuses an impostor's socket" \
+	grep -q 'neither root nor you' <("$bin/hostclockctl" --region "$dir/nobodys/vm" now 2>&1)
+
+# Item 11: silent clients on the read-only socket do not stall the agent.
+stop_pid "$(agent_pid "$q")"
+check "item 11: agent for the silent-client test" start_agent "$q" --tsc identity --interval 100
+as_nobody /usr/bin/python3 - "$q.ro.ctl" <<'PY' &
+import socket, sys, time
+held = []
+for _ in range(16):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(4)
+PY
+pids+=($!)
+sleep 0.5
+hb() { "$bin/hostclock-dump" --json "$q" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq_count"])'; }
+h1=$(hb); sleep 2; h2=$(hb)
+check "item 11: 16 silent clients: the page still updates (seq $h1 -> $h2)" test $((h2 - h1)) -ge 20
+check "item 11: 16 silent clients: root's control socket still answers" "$bin/hostclockctl" --region "$q" state
+
+# Item 2: the QEMU user (--owner) truncates the region under the agent.
+o2=$dir/vm6
+check "item 2: agent with --owner nobody starts" start_agent "$o2" --tsc identity --interval 100 \
+	--owner nobody
+apid=$(agent_pid "$o2")
+for _ in $(seq 10); do as_nobody truncate -s 0 "$o2"; sleep 0.05; done
+check "item 2: the agent survives truncation by the QEMU user" kill -0 "$apid"
+check "item 2: and the region is whole and valid again" valid_soon "$o2"
+check "item 2: and the size was restored (8192)" test "$(stat -c %s "$o2")" = 8192
+check "item 2: and it says so in its log" grep -q 'changed its size' "$dir/agent.log"
+check "item 2: metrics count it" grep -q 'region_resizes=[1-9]' <("$bin/hostclockctl" --region "$o2" metrics)
+# replaced under the agent: a clear exit, for the unit to restart from
+mv "$dir/trusted-foreign" "$o2"
+for _ in $(seq 30); do kill -0 "$apid" 2>/dev/null || break; sleep 0.1; done
+check "item 2: a region replaced under the agent ends it" not_running "$apid"
+check "item 2: ... saying why" grep -q 'was replaced under the agent' "$dir/agent.log"
+
+# Item 10: a hostile guest floods the mailbox; the agent's CPU at its
+# default interval stays under 1 % of a core, and no burst is served unasked.
+g=$dir/vm7
+check "item 10: agent in pairing mode, --owner nobody" start_agent "$g" --owner nobody
+gpid=$(agent_pid "$g")
+as_nobody "$dir/hc-hostile" flood "$g" 8 >/dev/null &
+fpid=$!
+pids+=($fpid)
+sleep 1
+cpu0=$(awk '{print $14 + $15}' "/proc/$gpid/stat")
+sleep 6
+cpu1=$(awk '{print $14 + $15}' "/proc/$gpid/stat")
+wait "$fpid"
+ticks=$(getconf CLK_TCK)
+echo "item 10: agent CPU while a guest floods the mailbox: $((cpu1 - cpu0)) ticks of 1/$ticks s in 6 s"
+check "item 10: agent CPU under 1 % of a core while flooded ($((cpu1 - cpu0))/$ticks s in 6 s)" \
+	test $(((cpu1 - cpu0) * 100)) -lt $((6 * ticks))
+"$bin/hostclockctl" --region "$g" metrics >"$dir/flood.metrics"
+check "item 10: exchanges started unasked are not served" \
+	python3 - "$dir/flood.metrics" <<'PY'
+import sys
+m = dict(kv.split("=") for kv in open(sys.argv[1]).read().split()[1:])
+print(m)
+assert int(m["pair_unsolicited"]) > 100, m
+assert int(m["pair_bursts"]) <= 3 * 8, m
+PY
+check "item 10: the flooded agent still publishes" kill -0 "$gpid"
+
+# Item 11: hostclock-dump on a FIFO answers at once.
+mkfifo "$dir/fifo"
+check "item 11: dump on a FIFO exits 1 at once" exits 1 timeout 5 "$bin/hostclock-dump" "$dir/fifo"
+
+# The systemd unit: systemd accepts it, and its command line runs with the
+# unit's own capability set (PID 1 here is not systemd): first start, a
+# restart while "QEMU" keeps the region mapped, with --owner (item 3).
 unit=$top/tools/systemd/hostclockd@.service
 sed "s|/usr/local/sbin/hostclockd|$bin/hostclockd|" "$unit" >"$dir/hostclockd@vm4.service"
 if command -v systemd-analyze >/dev/null; then
 	check "systemd unit: verifies without a message" \
 		test -z "$(systemd-analyze verify --man=no "$dir/hostclockd@vm4.service" 2>&1)"
 fi
-cmdline=$(sed -n 's/^ExecStart=//p' "$unit" | sed -e "s|/usr/local/sbin/hostclockd|$bin/hostclockd|" \
-	-e "s|\${HOSTCLOCK_REGION}|$dir/vm4|" -e 's|\$HOSTCLOCKD_OPTS|--tsc identity --log-level warning|')
-# shellcheck disable=SC2086 # the unit's word splitting, on purpose
-$cmdline 2>>"$dir/agent.log" &
-pids+=($!)
-sleep 1
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+nnp=$(grep -q '^NoNewPrivileges=yes' "$unit" && echo --no-new-privs)
+unit_start() {	# unit_start: the unit's ExecStart, with its capabilities
+	local cmdline
+	cmdline=$(sed -n 's/^ExecStart=//p' "$unit" | sed -e "s|/usr/local/sbin/hostclockd|$bin/hostclockd|" \
+		-e "s|\${HOSTCLOCK_REGION}|$dir/vm4|" \
+		-e 's|\$HOSTCLOCKD_OPTS|--tsc identity --log-level warning --owner nobody --group nogroup|')
+	# shellcheck disable=SC2086 # the unit's word splitting, on purpose
+	setpriv $nnp --bounding-set "-all,$caps" $cmdline 2>>"$dir/agent.log" &
+	pids+=($!)
+	valid_soon "$dir/vm4"
+}
+check "systemd unit: first start with its capabilities ($caps), --owner" unit_start
+check "systemd unit: the region went to --owner, 0600" \
+	test "$(stat -c '%U:%G %a' "$dir/vm4")" = "nobody:nogroup 600"
+as_nobody "$dir/hc-hostile" hold "$dir/vm4" 4 >"$dir/qemu.out" &
+qpid=$!
+pids+=($qpid)
+sleep 0.5
+old=$(sed -n 's/^disruption_marker  *//p' <("$bin/hostclock-dump" "$dir/vm4"))
+stop_pid "$(agent_pid "$dir/vm4")"
+check "item 3: systemd unit: restart while QEMU runs" unit_start
+wait "$qpid"
+new=$(sed -n 's/.*agent_state=1 .* disruption_marker=\([0-9]*\)$/\1/p' "$dir/qemu.out")
+check "item 3: QEMU's own mapping shows the restarted agent running, new marker ($old -> $new)" \
+	test -n "$new" -a "$new" != "$old"
 check "systemd unit: its ExecStart publishes a valid page" exits 0 "$bin/hostclock-dump" "$dir/vm4"
 
 echo "$passed passed, $failed failed"

@@ -5,9 +5,14 @@
  * injection command's effect on the page.
  */
 #include <fcntl.h>
+#include <math.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/timex.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +87,145 @@ static void hc_test_region_rules(void)
 		  msg);
 }
 
+
+/*
+ * Issue 13, items 1, 4 and 5: where a region may live and which existing
+ * file is accepted. Every directory on the path must belong to root (or the
+ * agent) and be writable by nobody else; a symlink anywhere is refused; an
+ * existing file must be exactly what the agent would have made; one agent
+ * per region.
+ */
+static void hc_test_region_paths(void)
+{
+	char dir[256], path[400], victim[400], msg[HC_MSG_LEN] = "";
+	struct hcd_region_opts ro = { .uid = -1, .gid = -1 };
+	struct hcd_region r, r2;
+	struct passwd *nobody = getpwnam("nobody");
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/shared", hc_tmpdir());
+	mkdir(dir, 01777);
+	chmod(dir, 01777);
+	snprintf(path, sizeof(path), "%s/vm", dir);
+	hc_report("paths", "a region in a world-writable directory is refused",
+		  hc_region_refused(path, "writable by everyone", msg), msg);
+
+	snprintf(dir, sizeof(dir), "%s/usersdir", hc_tmpdir());
+	mkdir(dir, 0755);
+	if (nobody)
+		chown(dir, nobody->pw_uid, nobody->pw_gid);
+	snprintf(path, sizeof(path), "%s/vm", dir);
+	hc_report("paths", "a directory another user owns is refused",
+		  nobody && hc_region_refused(path, "owned by uid", msg), msg);
+
+	/* a symlinked directory component, to a file the agent must not touch */
+	snprintf(dir, sizeof(dir), "%s/private", hc_tmpdir());
+	mkdir(dir, 0700);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	fd = open(victim, O_CREAT | O_RDWR, 0600);
+	ftruncate(fd, HOSTCLOCK_REGION_SIZE);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/vms", hc_tmpdir());
+	symlink(dir, path);
+	snprintf(path, sizeof(path), "%s/vms/victim", hc_tmpdir());
+	hc_report("paths", "a symlink in a directory component is refused",
+		  hc_region_refused(path, "symlinks are refused anywhere", msg), msg);
+	snprintf(path, sizeof(path), "%s/x", hc_tmpdir());
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/x/../region", hc_tmpdir());
+	hc_report("paths", "'..' in the path is refused", hc_region_refused(path, "'..'", msg),
+		  msg);
+
+	/* a file the agent did not make: another owner, or a second link */
+	hc_region_path(path, sizeof(path), "foreign");
+	fd = open(path, O_CREAT | O_RDWR, 0600);
+	ftruncate(fd, HOSTCLOCK_REGION_SIZE);
+	close(fd);
+	if (nobody)
+		chown(path, nobody->pw_uid, nobody->pw_gid);
+	hc_report("paths", "an existing file of another owner is refused",
+		  nobody && hc_region_refused(path, "not a region this agent made", msg), msg);
+	hc_region_path(path, sizeof(path), "linked");
+	fd = open(path, O_CREAT | O_RDWR, 0600);
+	ftruncate(fd, HOSTCLOCK_REGION_SIZE);
+	close(fd);
+	snprintf(victim, sizeof(victim), "%s/linked2", hc_tmpdir());
+	link(path, victim);
+	hc_report("paths", "an existing file with two links is refused",
+		  hc_region_refused(path, "links 2", msg), msg);
+	hc_region_path(path, sizeof(path), "g644");
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	fchmod(fd, 0644);
+	ftruncate(fd, HOSTCLOCK_REGION_SIZE);
+	close(fd);
+	hc_report("paths", "an existing file of another mode is refused",
+		  hc_region_refused(path, "mode 0644", msg), msg);
+
+	hc_region_path(path, sizeof(path), "locked");
+	ro.path = path;
+	if (hcd_region_open(&ro, &r, msg, HC_MSG_LEN)) {
+		hc_report("paths", "one agent per region", false, msg);
+		return;
+	}
+	hc_report("paths", "a second agent on a region is refused",
+		  hc_region_refused(path, "another hostclockd serves this region", msg), msg);
+	hcd_region_close(&r);
+	hc_report("paths", "the region is free again once the first has gone",
+		  !hcd_region_open(&ro, &r2, msg, HC_MSG_LEN), msg);
+	hcd_region_close(&r2);
+}
+
+static int hc_write_page0(void *arg)
+{
+	struct hcd_region *r = arg;
+
+	WRITE_ONCE(r->page->magic, cpu_to_le32(VMCLOCK_MAGIC));
+	return 7;
+}
+
+/*
+ * Issue 13, item 2: the region shrunk under the agent (by whoever QEMU runs
+ * as). Without the guard the write below is a SIGBUS that kills the test;
+ * with it the agent sees a fault, restores the size and goes on.
+ */
+static void hc_test_region_shrink(void)
+{
+	struct hcd_region_opts ro = { .uid = -1, .gid = -1 };
+	char path[256], other[300], msg[HC_MSG_LEN] = "";
+	struct hcd_region r;
+	struct stat st;
+	int ret, check, fd;
+
+	hc_region_path(path, sizeof(path), "shrink");
+	ro.path = path;
+	if (hcd_region_open(&ro, &r, msg, HC_MSG_LEN)) {
+		hc_report("shrink", "region opens", false, msg);
+		return;
+	}
+	truncate(path, 0);
+	ret = hcd_region_guard(&r, hc_write_page0, &r);
+	check = hcd_region_check(&r, msg, HC_MSG_LEN);
+	stat(path, &st);
+	hc_report("shrink", "a write to a truncated region faults, and is survived",
+		  ret == -1 && check == HCD_REGION_RESIZED && st.st_size == HOSTCLOCK_REGION_SIZE,
+		  msg);
+	hc_report("shrink", "after the repair the region is written again",
+		  hcd_region_guard(&r, hc_write_page0, &r) == 7 &&
+		  hcd_region_check(&r, msg, HC_MSG_LEN) == HCD_REGION_OK, msg);
+	truncate(path, 100);
+	hc_report("shrink", "a shrink is noticed before any write",
+		  hcd_region_check(&r, msg, HC_MSG_LEN) == HCD_REGION_RESIZED, msg);
+
+	snprintf(other, sizeof(other), "%s.new", path);
+	fd = open(other, O_CREAT | O_RDWR, 0600);
+	close(fd);
+	rename(other, path);
+	hc_report("shrink", "a region replaced under the agent is noticed",
+		  hcd_region_check(&r, msg, HC_MSG_LEN) == HCD_REGION_REPLACED &&
+		  strstr(msg, "replaced"), msg);
+	hcd_region_close(&r);
+}
+
 /* An agent on a fresh region, identity mapping, adjtimex faked as synced. */
 static const struct hcd_timex hc_synced = {
 	.state = TIME_OK, .status = STA_PLL, .maxerror_us = 200,
@@ -93,7 +237,7 @@ static int hc_agent_start(struct hcd_agent *a, struct hcd_region *r, const char 
 	struct hcd_region_opts ro = { .uid = -1, .gid = -1 };
 	struct hcd_agent_opts opts = {
 		.time_type = VMCLOCK_TIME_UTC, .interval_ns = 1000000000ULL,
-		.fit_window = 16,
+		.fit_window = 16, .host_errors = HCD_HOST_ERRORS_TRUST,
 	};
 	struct hcd_tscmap map;
 	char path[256], why[256];
@@ -192,30 +336,56 @@ struct hc_timex_vector {
 	bool errors_valid;
 };
 
+#define HC_TX(st, sta, max, est, tai_off, tol) { .state = (st), .status = (sta), \
+	.maxerror_us = (max), .esterror_us = (est), .tai = (tai_off), .tolerance_ppm = (tol) }
+
+/* 2016-12-31 12:00 UTC, the day of a real leap second; and a mid-month day */
+#define HC_MONTH_END	1483185600LL
+#define HC_MID_MONTH	(HC_MONTH_END - 16 * 86400)
+
 static const struct hc_timex_vector hc_timex_vectors[] = {
-	{ "synchronized", { TIME_OK, STA_PLL, 100, 5, 37, 500 }, 0,
+	{ "synchronized", HC_TX(TIME_OK, STA_PLL, 100, 5, 37, 500), 0,
 	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_NONE, true, true },
-	{ "unsynchronized", { TIME_ERROR, STA_UNSYNC, 16000000, 16000000, 37, 500 }, 0,
+	{ "unsynchronized", HC_TX(TIME_ERROR, STA_UNSYNC, 16000000, 16000000, 37, 500), 0,
 	  VMCLOCK_STATUS_FREERUNNING, VMCLOCK_LEAP_NONE, true, false },
-	{ "unsync bit with TIME_OK", { TIME_OK, STA_UNSYNC, 100, 5, 0, 500 }, 0,
+	{ "unsync bit with TIME_OK", HC_TX(TIME_OK, STA_UNSYNC, 100, 5, 0, 500), 0,
 	  VMCLOCK_STATUS_FREERUNNING, VMCLOCK_LEAP_NONE, false, false },
-	{ "adjtimex failed", { -1, 0, 0, 0, 0, 0 }, 0,
+	{ "adjtimex failed", HC_TX(-1, 0, 0, 0, 0, 0), 0,
 	  VMCLOCK_STATUS_UNKNOWN, VMCLOCK_LEAP_NONE, false, false },
-	{ "leap insert pending", { TIME_INS, STA_INS, 100, 5, 37, 500 }, 0,
+	{ "leap insert pending", HC_TX(TIME_INS, STA_INS, 100, 5, 37, 500), 0,
 	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_PRE_POS, true, true },
-	{ "leap delete pending", { TIME_DEL, STA_DEL, 100, 5, 37, 500 }, 0,
+	{ "leap delete pending", HC_TX(TIME_DEL, STA_DEL, 100, 5, 37, 500), 0,
 	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_PRE_NEG, true, true },
-	{ "in the leap second", { TIME_OOP, STA_INS, 100, 5, 37, 500 }, 0,
+	{ "in the leap second", HC_TX(TIME_OOP, STA_INS, 100, 5, 37, 500), 0,
 	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_POS, true, true },
-	{ "after an insert", { TIME_WAIT, 0, 100, 5, 38, 500 }, VMCLOCK_LEAP_PRE_POS,
+	{ "after an insert", HC_TX(TIME_WAIT, 0, 100, 5, 38, 500), VMCLOCK_LEAP_PRE_POS,
 	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_POST_POS, true, true },
-	{ "after a delete", { TIME_WAIT, 0, 100, 5, 36, 500 }, VMCLOCK_LEAP_PRE_NEG,
+	{ "after a delete", HC_TX(TIME_WAIT, 0, 100, 5, 36, 500), VMCLOCK_LEAP_PRE_NEG,
 	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_POST_NEG, true, true },
-	{ "leap announced while unsynced", { TIME_ERROR, STA_UNSYNC | STA_INS, 1, 1, 37, 500 },
+	{ "leap announced while unsynced", HC_TX(TIME_ERROR, STA_UNSYNC | STA_INS, 1, 1, 37, 500),
 	  0, VMCLOCK_STATUS_FREERUNNING, VMCLOCK_LEAP_PRE_POS, true, false },
-	{ "absurd TAI offset", { TIME_OK, 0, 100, 5, 5000, 500 }, 0,
+	{ "absurd TAI offset", HC_TX(TIME_OK, 0, 100, 5, 5000, 500), 0,
 	  VMCLOCK_STATUS_SYNCHRONIZED, VMCLOCK_LEAP_NONE, false, true },
 };
+
+/*
+ * STA_INS means "at the end of today"; the page can only say "at the end of
+ * the month". Announced mid-month, it must not be published (issue 13,
+ * item 11: the guest would apply it 16 days after the host did).
+ */
+static void hc_test_leap_date(void)
+{
+	const struct hcd_timex tx = HC_TX(TIME_INS, STA_INS, 100, 5, 37, 500);
+	struct hcd_host_status st;
+	u8 last = 0;
+
+	hcd_timex_map(&tx, HC_MID_MONTH, &last, &st);
+	hc_report("timex", "leap announced mid-month is not published",
+		  st.leap_indicator == VMCLOCK_LEAP_NONE && st.leap_not_month_end, "");
+	hcd_timex_map(&tx, HC_MONTH_END, &last, &st);
+	hc_report("timex", "leap announced on the month's last day is published",
+		  st.leap_indicator == VMCLOCK_LEAP_PRE_POS && !st.leap_not_month_end, "");
+}
 
 static void hc_test_timex_map(void)
 {
@@ -227,7 +397,7 @@ static void hc_test_timex_map(void)
 		struct hcd_host_status st;
 		u8 last = v->last_leap;
 
-		hcd_timex_map(&v->tx, &last, &st);
+		hcd_timex_map(&v->tx, HC_MONTH_END, &last, &st);
 		snprintf(msg, sizeof(msg), "status %u leap %u tai %d errors %d",
 			 st.clock_status, st.leap_indicator, st.tai_valid, st.errors_valid);
 		hc_report("timex", v->name,
@@ -238,6 +408,8 @@ static void hc_test_timex_map(void)
 	}
 }
 
+#define HC_ALL_RIGHTS	(HCD_RIGHT_READ | HCD_RIGHT_ADMIN | HCD_RIGHT_FAULTS)
+
 /* Run a control command; the page after it, decoded and validated. */
 static int hc_inject(struct hcd_agent *a, const char *cmd, struct hostclock_clock *clk,
 		     char *msg)
@@ -246,7 +418,7 @@ static int hc_inject(struct hcd_agent *a, const char *cmd, struct hostclock_cloc
 	int err;
 
 	snprintf(line, sizeof(line), "%s", cmd);
-	if (hcd_control_exec(a, line, reply, sizeof(reply))) {
+	if (hcd_control_exec(a, line, reply, sizeof(reply), HC_ALL_RIGHTS)) {
 		snprintf(msg, HC_MSG_LEN, "%s: %.200s", cmd, reply);
 		return -1000;
 	}
@@ -361,13 +533,283 @@ static void hc_test_injection(void)
 	}
 
 	snprintf(line, sizeof(line), "now");
-	hcd_control_exec(&a, line, reply, sizeof(reply));
+	hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ);
 	hc_report("inject", "now answers with the reference", !strncmp(reply, "ok reference_ns=", 16),
 		  reply);
 	hcd_region_close(&r);
 }
 
 /* A fake KVM debugfs: DIR/<pid>-<fd>/vcpuN/{tsc-offset,...} */
+static void hc_kvm_vcpu(const char *vm, int n, const char *offset, const char *ratio,
+			const char *frac);
+
+/*
+ * Issue 13, item 7: reading, changing and fault injection are separate
+ * rights; without --enable-faults nobody can make a guest trust a wrong
+ * clock through the agent.
+ */
+static void hc_test_control_rights(void)
+{
+	static struct hcd_agent a;
+	struct hcd_control c = { .admin = 4321 };
+	struct hcd_region r;
+	char line[64], reply[1024];
+	int ret;
+
+	if (hc_agent_start(&a, &r, "rights")) {
+		hc_report("rights", "agent starts", false, "no region or sample");
+		return;
+	}
+	snprintf(line, sizeof(line), "state");
+	hc_report("rights", "the read-only socket reads",
+		  !hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ), reply);
+	snprintf(line, sizeof(line), "metrics");
+	hc_report("rights", "metrics are readable",
+		  !hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ) &&
+		  strstr(reply, "region_resizes=0"), reply);
+	snprintf(line, sizeof(line), "update");
+	ret = hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ);
+	hc_report("rights", "the read-only socket changes nothing",
+		  ret && strstr(reply, "permission denied"), reply);
+	snprintf(line, sizeof(line), "step 1000000000");
+	ret = hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ | HCD_RIGHT_ADMIN);
+	hc_report("rights", "no fault injection without --enable-faults",
+		  ret && strstr(reply, "--enable-faults") && !a.ref.step_ns, reply);
+	snprintf(line, sizeof(line), "status synchronized");
+	ret = hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ | HCD_RIGHT_ADMIN);
+	hc_report("rights", "no forced status without --enable-faults",
+		  ret && a.faults.forced_status == -1, reply);
+	snprintf(line, sizeof(line), "update");
+	hc_report("rights", "the control socket updates",
+		  !hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ | HCD_RIGHT_ADMIN),
+		  reply);
+	hc_report("rights", "peers: root, the agent's user and the admin only",
+		  hcd_control_peer_allowed(&c, 0) && hcd_control_peer_allowed(&c, geteuid()) &&
+		  hcd_control_peer_allowed(&c, 4321) && !hcd_control_peer_allowed(&c, 65534), "");
+	c.admin = (uid_t)-1;
+	hc_report("rights", "no admin configured: no one else",
+		  !hcd_control_peer_allowed(&c, 65534) && !hcd_control_peer_allowed(&c, 4321), "");
+
+	/* item 11: steps that would overflow are refused, not wrapped */
+	snprintf(line, sizeof(line), "step 9223372036854775807");
+	ret = hcd_control_exec(&a, line, reply, sizeof(reply), HC_ALL_RIGHTS);
+	snprintf(line, sizeof(line), "step 4611686018427387000");
+	ret = !ret || hcd_control_exec(&a, line, reply, sizeof(reply), HC_ALL_RIGHTS);
+	snprintf(line, sizeof(line), "step 1000");
+	ret = ret || !hcd_control_exec(&a, line, reply, sizeof(reply), HC_ALL_RIGHTS);
+	hc_report("rights", "a step beyond 2^62 ns in all is refused",
+		  !ret && a.ref.step_ns == 4611686018427387000LL, reply);
+	/* and a page before 1970 still tells that time, fraction included */
+	a.ref.step_ns = 0;
+	snprintf(line, sizeof(line), "step -4000000000000000000");
+	hcd_control_exec(&a, line, reply, sizeof(reply), HC_ALL_RIGHTS);
+	{
+		long double t = (s64)a.published.time_sec +
+				ldexpl((long double)a.published.time_frac_sec, -64);
+		long double want = (a.last_sample.ns - 4000000000000000000.0L) / 1e9L;
+
+		snprintf(reply, sizeof(reply), "page %.3Lf s, reference %.3Lf s", t, want);
+		hc_report("rights", "a time before 1970 is published as that time",
+			  (s64)a.published.time_sec < 0 && fabsl(t - want) < 1e-3L, reply);
+	}
+	hcd_region_close(&r);
+}
+
+static void hc_fake_process(const char *root, int pid, const char *comm, uid_t uid)
+{
+	char path[400];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d", root, pid);
+	mkdir(path, 0755);
+	chown(path, uid, 0);
+	snprintf(path, sizeof(path), "%s/%d/comm", root, pid);
+	f = fopen(path, "w");
+	fprintf(f, "%s\n", comm);
+	fclose(f);
+}
+
+/*
+ * Issue 13, item 8: the kernel's maxerror/esterror are published only when a
+ * daemon that keeps them runs (chronyd, ntpd), never under one that leaves
+ * them 0 (timesyncd, phc2sys), and a process merely named chronyd by an
+ * ordinary user does not count.
+ */
+static void hc_test_host_errors(void)
+{
+	static struct hcd_agent a;
+	struct hcd_host_daemons d;
+	struct hcd_region r;
+	char root[300], root2[300], root3[300];
+	const char *why = "";
+	double slew;
+
+	snprintf(root, sizeof(root), "%s/proc-timesyncd", hc_tmpdir());
+	mkdir(root, 0755);
+	hc_fake_process(root, 1, "systemd", 0);
+	hc_fake_process(root, 412, "systemd-timesyn", 0);
+	hcd_host_daemons_scan(root, &d);
+	hc_report("host errors", "timesyncd: not trusted",
+		  !hcd_host_errors_trusted(HCD_HOST_ERRORS_AUTO, &d, &slew, &why), why);
+
+	snprintf(root2, sizeof(root2), "%s/proc-chrony", hc_tmpdir());
+	mkdir(root2, 0755);
+	hc_fake_process(root2, 733, "chronyd", 0);
+	hcd_host_daemons_scan(root2, &d);
+	hc_report("host errors", "chronyd of root: trusted, slews up to 83333 ppm",
+		  hcd_host_errors_trusted(HCD_HOST_ERRORS_AUTO, &d, &slew, &why) &&
+		  slew > 0.083 && slew < 0.084, why);
+	hc_fake_process(root2, 734, "phc2sys", 0);
+	hcd_host_daemons_scan(root2, &d);
+	hc_report("host errors", "chronyd beside phc2sys: not trusted",
+		  !hcd_host_errors_trusted(HCD_HOST_ERRORS_AUTO, &d, &slew, &why), why);
+
+	snprintf(root3, sizeof(root3), "%s/proc-fake", hc_tmpdir());
+	mkdir(root3, 0755);
+	hc_fake_process(root3, 900, "chronyd", 65534);
+	hcd_host_daemons_scan(root3, &d);
+	hc_report("host errors", "a 'chronyd' of an ordinary user: not trusted",
+		  !hcd_host_errors_trusted(HCD_HOST_ERRORS_AUTO, &d, &slew, &why), why);
+
+	/* the page under timesyncd: synced, but no error bounds claimed */
+	if (hc_agent_start(&a, &r, "errors")) {
+		hc_report("host errors", "agent starts", false, "no region or sample");
+		return;
+	}
+	a.opts.host_errors = HCD_HOST_ERRORS_AUTO;
+	a.opts.proc_root = root;
+	a.daemons_scanned_ns = 0;
+	hcd_agent_update(&a);
+	hc_report("host errors", "under timesyncd the page claims no time error bound",
+		  a.published.clock_status == VMCLOCK_STATUS_SYNCHRONIZED &&
+		  !(a.published.flags & (VMCLOCK_FLAG_TIME_MAXERROR_VALID |
+					 VMCLOCK_FLAG_TIME_ESTERROR_VALID)), "");
+	a.opts.proc_root = root2;
+	a.daemons_scanned_ns = 0;
+	hc_fake_process(root2, 734, "sleep", 0);
+	hcd_agent_update(&a);
+	hc_report("host errors", "under chronyd it does, with 83333 ppm for 11 ms in it",
+		  a.published.flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID &&
+		  a.published.time_maxerror_nanosec > 200000 + 900000, "");
+	hcd_region_close(&r);
+}
+
+/*
+ * Issue 13, item 9: the host daemon changes the clock's rate (chronyd slews
+ * at up to 83333 ppm); one update later the published period must have the
+ * new rate, not a 16-sample average that lags by half its window. The
+ * samples are synthetic: a 3 GHz TSC, one sample a second.
+ */
+static void hc_test_fit_rate_change(void)
+{
+	static const double slews[] = { 500e-6, 5000e-6, 83333e-6 };
+	struct hcd_fit_result res;
+	struct hcd_fit fit;
+	char msg[HC_MSG_LEN];
+	unsigned int i, k;
+
+	for (i = 0; i < ARRAY_SIZE(slews); i++) {
+		long double ns_per_tick = 1 / 3.0L, rate = 1, ns = 1e18L;
+		u64 tsc = 1ULL << 40;
+		double err_next;
+
+		hcd_fit_init(&fit, 16);
+		for (k = 0; k < 20; k++) {
+			struct hcd_sample s = { tsc, (s64)ns, 20, rate };
+
+			if (k == 18) {		/* the daemon's change, between two samples */
+				rate = 1 + slews[i];
+			}
+			hcd_fit_add(&fit, &s);
+			tsc += 3000000000ULL;
+			ns += 3000000000ULL * ns_per_tick * rate;
+		}
+		/* the sample after the change carries the new rate */
+		{
+			struct hcd_sample s = { tsc, (s64)ns, 20, rate };
+
+			hcd_fit_add(&fit, &s);
+		}
+		hcd_fit_solve(&fit, &res);
+		/* what the page's period gets wrong over the next second */
+		err_next = (double)fabsl((res.ns_per_tick - ns_per_tick * rate) * 3e9L);
+		snprintf(msg, sizeof(msg), "slew %.0f ppm: %.1f ns off over the next second",
+			 slews[i] * 1e6, err_next);
+		hc_report("rate change", "the period has the new rate one update later",
+			  err_next < 10, msg);
+	}
+}
+
+/* A child that waits to be killed, for kvm:PID's process. */
+static pid_t hc_child(void)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Issue 13, item 11's smaller points that the agent's logic decides. */
+static void hc_test_small_points(void)
+{
+	static struct hcd_agent a;
+	const struct hcd_timex no_tai = {
+		.state = TIME_OK, .status = STA_PLL, .maxerror_us = 200,
+		.esterror_us = 10, .tai = 0, .tolerance_ppm = 500,
+	};
+	char root[300], vm[400], why[256] = "";
+	struct hcd_region r;
+	struct hcd_tscmap map;
+	pid_t pid, child;
+	int pidfd, ret;
+
+	/* TAI asked for, the kernel has no TAI offset: no time at all */
+	if (hc_agent_start(&a, &r, "tai")) {
+		hc_report("small", "agent starts", false, "no region or sample");
+		return;
+	}
+	a.opts.time_type = VMCLOCK_TIME_TAI;
+	a.timex_override = &no_tai;
+	hcd_agent_update(&a);
+	hc_report("small", "TAI without the kernel's TAI offset publishes no counter",
+		  a.published.counter_id == VMCLOCK_COUNTER_INVALID &&
+		  a.published.clock_status == VMCLOCK_STATUS_UNRELIABLE, "");
+
+	/* a predecessor left seq odd: its vm_generation_counter is still kept */
+	a.vm_generation = 7;
+	hcd_agent_update(&a);
+	WRITE_ONCE(r.page->seq_count, cpu_to_le32(le32_to_cpu(r.page->seq_count) | 1));
+	hcd_agent_init(&a, &r, &a.opts, &a.map);
+	hc_report("small", "a page left odd keeps its VM generation across a restart",
+		  a.vm_generation == 7, "");
+	hcd_region_close(&r);
+
+	/* kvm:PID: once that process has exited, its PID is never read again */
+	snprintf(root, sizeof(root), "%s/kvm-pid", hc_tmpdir());
+	mkdir(root, 0700);
+	child = hc_child();
+	pidfd = hcd_pidfd_open(child);
+	snprintf(vm, sizeof(vm), "%s/%d-12", root, (int)child);
+	mkdir(vm, 0700);
+	hc_kvm_vcpu(vm, 0, "-500", NULL, NULL);
+	snprintf(why, sizeof(why), "kvm:%d", (int)child);
+	hcd_tscmap_parse(why, &map, &pid, why, sizeof(why));
+	ret = hcd_kvm_read(root, pid, pidfd, &map, why, sizeof(why));
+	hc_report("small", "kvm:PID reads its live process", !ret && map.offset == -500, why);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	/* as if another VM's QEMU now had that PID */
+	hc_kvm_vcpu(vm, 0, "-999", NULL, NULL);
+	ret = hcd_kvm_read(root, pid, pidfd, &map, why, sizeof(why));
+	hc_report("small", "kvm:PID stops at its process's exit, whoever has the PID next",
+		  ret == HCD_KVM_GONE && map.offset == -500, why);
+	close(pidfd);
+}
+
+
 static void hc_kvm_vcpu(const char *vm, int n, const char *offset, const char *ratio,
 			const char *frac)
 {
@@ -402,7 +844,7 @@ static void hc_test_kvm(void)
 	hc_region_path(root, sizeof(root), "kvm");
 	mkdir(root, 0700);
 	hcd_tscmap_parse("kvm:4242", &map, &pid, why, sizeof(why));
-	ret = hcd_kvm_read(root, pid, &map, why, sizeof(why));
+	ret = hcd_kvm_read(root, pid, -1, &map, why, sizeof(why));
 	hc_report("kvm", "no such VM: a clear error",
 		  ret && strstr(why, "no KVM VM of process 4242"), why);
 
@@ -410,7 +852,7 @@ static void hc_test_kvm(void)
 	mkdir(vm, 0700);
 	hc_kvm_vcpu(vm, 0, "-1000000", NULL, NULL);
 	hc_kvm_vcpu(vm, 1, "-1000000", NULL, NULL);
-	ret = hcd_kvm_read(root, pid, &map, why, sizeof(why));
+	ret = hcd_kvm_read(root, pid, -1, &map, why, sizeof(why));
 	snprintf(msg, sizeof(msg), "%s offset %lld guest(10^7) %llu", ret ? why : "ok",
 		 (long long)map.offset, (unsigned long long)hcd_tscmap_guest(&map, 10000000));
 	hc_report("kvm", "two vCPUs, same offset, no scaling",
@@ -420,7 +862,7 @@ static void hc_test_kvm(void)
 	/* ratio 1.5 in 48 fractional bits */
 	hc_kvm_vcpu(vm, 0, "500", "422212465065984", "48");
 	hc_kvm_vcpu(vm, 1, "500", "422212465065984", "48");
-	ret = hcd_kvm_read(root, pid, &map, why, sizeof(why));
+	ret = hcd_kvm_read(root, pid, -1, &map, why, sizeof(why));
 	snprintf(msg, sizeof(msg), "%s guest(1000) %llu ratio %.3Lf", ret ? why : "ok",
 		 (unsigned long long)hcd_tscmap_guest(&map, 1000), hcd_tscmap_ratio(&map));
 	hc_report("kvm", "TSC scaling ratio applied",
@@ -428,7 +870,7 @@ static void hc_test_kvm(void)
 		  hcd_tscmap_ratio(&map) == 1.5L, msg);
 
 	hc_kvm_vcpu(vm, 1, "501", "422212465065984", "48");
-	ret = hcd_kvm_read(root, pid, &map, why, sizeof(why));
+	ret = hcd_kvm_read(root, pid, -1, &map, why, sizeof(why));
 	hc_report("kvm", "vCPUs that disagree are refused",
 		  ret && strstr(why, "not synchronized"), why);
 }
@@ -487,6 +929,13 @@ void hc_suite_agent(void)
 {
 	hcd_log_setup(HCD_LOG_ERR, false);
 	hc_test_region_rules();
+	hc_test_region_paths();
+	hc_test_region_shrink();
+	hc_test_control_rights();
+	hc_test_host_errors();
+	hc_test_fit_rate_change();
+	hc_test_small_points();
+	hc_test_leap_date();
 	hc_test_publish_accuracy();
 	hc_test_timex_map();
 	hc_test_injection();

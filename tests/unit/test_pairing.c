@@ -399,8 +399,63 @@ static void hc_test_pairing_fit(void)
 		  st.skew_fits == 0 && st.loose_skew == 1 && ppm == 0, msg);
 }
 
+/*
+ * Issue 13, item 10: a guest cannot make the agent serve bursts it did not
+ * ask for, and no value a guest writes reaches signed arithmetic that
+ * overflows (this binary runs with UBSan, which aborts on it).
+ */
+static void hc_test_pairing_untrusted(void)
+{
+	static struct hostclock_ext ext;
+	struct hostclock_mailbox *mb = &ext.mailbox;
+	static const s64 wild[] = {
+		INT64_MAX - 10, INT64_MIN + 10, INT64_MAX, INT64_MIN, -1, 0,
+		INT64_MAX / 2, INT64_MIN / 2 - 7, INT64_MAX - 40000, INT64_MIN,
+	};
+	struct hcd_pairing p;
+	struct hcd_tscmap map;
+	char why[64], msg[HC_MSG_LEN];
+	unsigned int i, k;
+	pid_t pid;
+	s64 lo;
+	u64 rtt;
+	int ret;
+
+	hcd_tscmap_parse("pairing", &map, &pid, why, sizeof(why));
+	hcd_pairing_init(&p, mb);
+	WRITE_ONCE(mb->guest_seq, cpu_to_le32(77));
+	ret = hcd_pairing_poll(&p, &map);
+	snprintf(msg, sizeof(msg), "ret %d bursts %llu unsolicited %llu host_seq %u", ret,
+		 (unsigned long long)p.stats.bursts, (unsigned long long)p.stats.unsolicited,
+		 le32_to_cpu(mb->host_seq));
+	hc_report("pairing untrusted", "exchanges the agent did not ask for are not served",
+		  ret == 0 && !p.stats.bursts && p.stats.unsolicited == 1 && !mb->host_seq, msg);
+
+	hc_report("pairing untrusted", "t3 before t1 is refused",
+		  !hcd_pairing_check(&p, 5, 10, 9, &lo, &rtt), "");
+	hc_report("pairing untrusted", "extreme guest times give a wrapped offset, no overflow",
+		  hcd_pairing_check(&p, 0, (u64)INT64_MAX + 5, (u64)INT64_MAX + 105, &lo, &rtt) &&
+		  lo == INT64_MIN + 4 && rtt == 100, "");
+	/* offsets at the ends of s64, agreeing and jumping, through the fit */
+	for (k = 0; k < 4; k++) {
+		for (i = 0; i < ARRAY_SIZE(wild); i++)
+			hcd_pairing_update(&p, &map, (1ULL << 40) + (k * 16 + i) * 2600000000ULL,
+					   wild[i], 99990);
+		for (i = 0; i < 12; i++)
+			hcd_pairing_update(&p, &map, (1ULL << 41) + (k * 16 + i) * 2600000000ULL,
+					   wild[k], 60);
+	}
+	snprintf(msg, sizeof(msg), "accepted %llu outliers %llu jumps %llu",
+		 (unsigned long long)p.stats.accepted,
+		 (unsigned long long)p.stats.rejected_outlier,
+		 (unsigned long long)p.stats.jumps);
+	hc_report("pairing untrusted", "offsets near +-2^63 are handled without overflow",
+		  map.valid && p.stats.accepted > 0 && p.stats.rejected_outlier > 0, msg);
+}
+
 void hc_suite_pairing(void)
 {
+	hc_test_pairing_untrusted();
 	hc_test_pairing_fit();
 	hc_test_pairing();
 }

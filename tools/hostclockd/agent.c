@@ -22,6 +22,17 @@ const char * const hcd_corrupt_names[HCD_CORRUPT_COUNT] = {
 #define HCD_SAMPLE_TRIES	8
 #define HCD_PRIME_SAMPLES	4
 #define HCD_PRIME_GAP_NS	5000000		/* 5 ms between priming samples */
+#define HCD_DAEMON_SCAN_NS	(30ULL * NSEC_PER_SEC)	/* look for time daemons */
+/* from a rate change to the page that has it: the watch, plus scheduling */
+#define HCD_NOTICE_NS		(HCD_WATCH_NS + 1000000)
+
+static void hcd_agent_timex(struct hcd_agent *a, struct hcd_timex *tx)
+{
+	if (a->timex_override)
+		*tx = *a->timex_override;
+	else
+		hcd_timex_read(tx);
+}
 
 /* A fresh, non-repeating disruption marker. */
 static u64 hcd_fresh_marker(u64 old)
@@ -37,6 +48,7 @@ static u64 hcd_fresh_marker(u64 old)
 static void hcd_agent_prime(struct hcd_agent *a)
 {
 	struct timespec gap = { 0, HCD_PRIME_GAP_NS };
+	struct hcd_timex tx;
 	struct hcd_sample s;
 	unsigned int i;
 
@@ -44,15 +56,18 @@ static void hcd_agent_prime(struct hcd_agent *a)
 	for (i = 0; i < HCD_PRIME_SAMPLES; i++) {
 		if (i)
 			nanosleep(&gap, NULL);
-		if (!hcd_sample_take(HCD_SAMPLE_TRIES, &s))
-			hcd_fit_add(&a->fit, &s);
+		if (hcd_sample_take(HCD_SAMPLE_TRIES, &s))
+			continue;
+		hcd_agent_timex(a, &tx);
+		s.rate = hcd_timex_rate(&tx);
+		hcd_fit_add(&a->fit, &s);
 	}
 }
 
 int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
 		   const struct hcd_agent_opts *opts, const struct hcd_tscmap *map)
 {
-	struct hostclock_clock old;
+	struct hostclock_clock old = { 0 };
 
 	memset(a, 0, sizeof(*a));
 	a->region = region;
@@ -65,9 +80,17 @@ int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
 	hcd_reference_init(&a->ref);
 	hcd_pairing_init(&a->pair, &region->ext->mailbox);
 
-	/* A restarted agent is not a restored VM: keep its generation count. */
-	if (!hostclock_page_snapshot(region->page, &old, 16, NULL) &&
-	    old.magic == VMCLOCK_MAGIC)
+	/*
+	 * A restarted agent is not a restored VM: keep its generation count,
+	 * even from a page its predecessor left half-written (seq odd).
+	 */
+	if (hostclock_page_snapshot(region->page, &old, 16, NULL)) {
+		old.magic = le32_to_cpu(READ_ONCE(region->page->magic));
+		old.vm_generation_counter =
+			le64_to_cpu(READ_ONCE(region->page->vm_generation_counter));
+		old.disruption_marker = le64_to_cpu(READ_ONCE(region->page->disruption_marker));
+	}
+	if (old.magic == VMCLOCK_MAGIC)
 		a->vm_generation = old.vm_generation_counter;
 	/* This run did not write what is there: the guest must recalibrate. */
 	a->disruption_marker = hcd_fresh_marker(old.disruption_marker);
@@ -97,11 +120,53 @@ void hcd_agent_host_stepped(struct hcd_agent *a)
 	hcd_agent_prime(a);
 }
 
+/**
+ * hcd_agent_watch() - between updates: publish at once if the host daemon
+ *	changed the clock's rate
+ * @a: the agent
+ *
+ * The page's period is the rate at its last update; a daemon may change the
+ * rate at any moment (chronyd by up to 83333 ppm), and each HCD_WATCH_NS
+ * the agent looks, so that no page goes on with an old rate for longer.
+ */
+void hcd_agent_watch(struct hcd_agent *a)
+{
+	struct hcd_timex tx;
+
+	hcd_agent_timex(a, &tx);
+	if (tx.state >= 0 && hcd_timex_rate(&tx) != a->last_rate) {
+		a->freq_changes++;
+		hcd_agent_update(a);
+	}
+}
+
+/**
+ * hcd_agent_region_restored() - republish on a region that was cut and
+ *	restored (its pages are zeros now)
+ * @a: the agent
+ *
+ * The guest cannot know what it read meanwhile: a new disruption marker.
+ * The mailbox's agent half is written again; pairing goes on.
+ */
+void hcd_agent_region_restored(struct hcd_agent *a)
+{
+	hcd_agent_disrupt(a);
+	WRITE_ONCE(a->pair.mb->pair_request, cpu_to_le32(a->pair.request));
+	hcd_agent_update(a);
+}
+
+/* floor division, so that a time before 1970 still has a fraction in [0, 1) */
 static void hcd_ns_to_page_time(s64 ns, struct hostclock_clock *clk)
 {
-	u64 nsec = (u64)(ns % NSEC_PER_SEC);
+	s64 sec = ns / NSEC_PER_SEC, rem = ns % NSEC_PER_SEC;
+	u64 nsec;
 
-	clk->time_sec = (u64)(ns / NSEC_PER_SEC);
+	if (rem < 0) {
+		rem += NSEC_PER_SEC;
+		sec--;
+	}
+	nsec = (u64)rem;
+	clk->time_sec = (u64)sec;
 	/* round(nsec * 2^64 / 10^9): the core's rounding then gives nsec back */
 	clk->time_frac_sec = (u64)((((unsigned __int128)nsec << 64) +
 				    NSEC_PER_SEC / 2) / NSEC_PER_SEC);
@@ -142,13 +207,35 @@ static void hcd_publish_ext(struct hcd_agent *a, u32 state)
 	hcd_write_ext(a->region->ext, &st);
 }
 
+/* Every HCD_DAEMON_SCAN_NS: may the page carry the kernel's error bounds? */
+static void hcd_agent_host_daemons(struct hcd_agent *a)
+{
+	u64 now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+	struct hcd_host_daemons d = { 0 };
+	const char *why;
+	bool trusted;
+
+	if (a->daemons_scanned_ns && now - a->daemons_scanned_ns < HCD_DAEMON_SCAN_NS)
+		return;
+	if (a->opts.proc_root)
+		hcd_host_daemons_scan(a->opts.proc_root, &d);
+	trusted = hcd_host_errors_trusted(a->opts.host_errors, &d, &a->host_max_slew, &why);
+	if (a->opts.host_max_slew > 0)
+		a->host_max_slew = a->opts.host_max_slew;
+	if (!a->daemons_scanned_ns || trusted != a->host_errors_trusted)
+		hcd_info("host time daemon: %s; %s the kernel's maxerror/esterror", why,
+			 trusted ? "publishing" : "not publishing");
+	a->host_errors_trusted = trusted;
+	a->daemons_scanned_ns = now;
+}
+
 /* The page as the agent's current knowledge says it should be. */
 static void hcd_agent_compose(struct hcd_agent *a, struct hostclock_clock *clk)
 {
 	const struct hcd_host_status *host = &a->last_host;
 	const struct hcd_sample *s = &a->last_sample;
 	long double ns_per_guest_tick = 0, rate_scale;
-	bool counter_ok = a->have_fit && a->map.valid;
+	bool counter_ok = a->have_fit && a->map.valid, no_tai = false;
 	double agent_est, agent_max;
 	s64 t;
 
@@ -172,9 +259,11 @@ static void hcd_agent_compose(struct hcd_agent *a, struct hostclock_clock *clk)
 		if (host->tai_valid) {
 			t += (s64)host->tai_offset * NSEC_PER_SEC;
 		} else {
-			clk->clock_status = VMCLOCK_STATUS_UNRELIABLE;
+			/* UTC seconds labelled TAI would be 37 s off: no time at all */
+			no_tai = true;
+			counter_ok = false;
 			if (!a->tai_warned)
-				hcd_warn("TAI asked for, but the host clock has no TAI offset; publishing UNRELIABLE");
+				hcd_warn("TAI asked for, but the host clock has no TAI offset; publishing no time until it has");
 			a->tai_warned = true;
 		}
 	}
@@ -195,7 +284,10 @@ static void hcd_agent_compose(struct hcd_agent *a, struct hostclock_clock *clk)
 		/* no time to serve yet: say so, and that the agent is starting */
 		clk->counter_period_frac_sec = 0;
 		clk->counter_period_shift = 0;
-		clk->clock_status = VMCLOCK_STATUS_INITIALIZING;
+		clk->time_sec = 0;
+		clk->time_frac_sec = 0;
+		clk->clock_status = no_tai ? VMCLOCK_STATUS_UNRELIABLE :
+					     VMCLOCK_STATUS_INITIALIZING;
 	} else {
 		clk->counter_id = VMCLOCK_COUNTER_X86_TSC;
 		clk->counter_value = hcd_tscmap_guest(&a->map, s->tsc);
@@ -203,20 +295,30 @@ static void hcd_agent_compose(struct hcd_agent *a, struct hostclock_clock *clk)
 		agent_est = s->bracket * (double)a->last_fit.ns_per_tick / 2 +
 			    a->last_fit.residual_ns +
 			    a->map.uncertainty * (double)ns_per_guest_tick;
-		agent_max = agent_est + 2 * a->last_fit.residual_ns + 1;
-		if (host->errors_valid) {
+		/*
+		 * A rate change the agent has not seen yet: the daemon's fastest
+		 * slew, for as long as noticing it takes.
+		 */
+		agent_max = agent_est + 2 * a->last_fit.residual_ns + 1 +
+			    a->host_max_slew * HCD_NOTICE_NS;
+		if (host->errors_valid && a->host_errors_trusted) {
 			clk->flags |= VMCLOCK_FLAG_TIME_ESTERROR_VALID |
 				      VMCLOCK_FLAG_TIME_MAXERROR_VALID;
 			clk->time_esterror_nanosec = host->esterror_ns + (u64)agent_est;
 			clk->time_maxerror_nanosec = host->maxerror_ns + (u64)agent_max + 1;
 		}
+		/*
+		 * The period follows tick and freq at once (hcd_fit_solve); the
+		 * kernel's own PLL and adjtime() slews come on top of them.
+		 */
 		clk->flags |= VMCLOCK_FLAG_PERIOD_ESTERROR_VALID |
 			      VMCLOCK_FLAG_PERIOD_MAXERROR_VALID;
 		clk->counter_period_esterror_rate_frac_sec =
-			hcd_rate_to_frac(a->last_fit.slope_stderr,
+			hcd_rate_to_frac(a->last_fit.slope_stderr + host->kernel_slew,
 					 clk->counter_period_frac_sec);
 		clk->counter_period_maxerror_rate_frac_sec =
-			hcd_rate_to_frac(host->tolerance + 3 * a->last_fit.slope_stderr,
+			hcd_rate_to_frac(host->tolerance + host->kernel_slew +
+					 3 * a->last_fit.slope_stderr,
 					 clk->counter_period_frac_sec);
 	}
 
@@ -251,15 +353,19 @@ int hcd_agent_update(struct hcd_agent *a)
 		hcd_warn("the TSC went backwards in every try; no update");
 		return -1;
 	}
+	/* right after the sample: the rate it was taken at */
+	hcd_agent_timex(a, &tx);
+	s.rate = hcd_timex_rate(&tx);
+	a->last_rate = tx.state >= 0 ? s.rate : 0;
 	hcd_fit_add(&a->fit, &s);
 	a->last_sample = s;
 	a->have_fit = !hcd_fit_solve(&a->fit, &a->last_fit);
 
-	if (a->timex_override)
-		tx = *a->timex_override;
-	else
-		hcd_timex_read(&tx);
-	hcd_timex_map(&tx, &a->last_leap, &a->last_host);
+	hcd_timex_map(&tx, s.ns / NSEC_PER_SEC, &a->last_leap, &a->last_host);
+	if (a->last_host.leap_not_month_end && !a->leap_warned)
+		hcd_warn("the host kernel announces a leap second for tonight, which is not a month's end; not publishing it");
+	a->leap_warned = a->last_host.leap_not_month_end;
+	hcd_agent_host_daemons(a);
 
 	if (a->map.generation != a->map_generation_seen) {
 		/*

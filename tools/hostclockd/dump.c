@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -103,6 +104,17 @@ static void print_ext_text(const struct hostclock_ext *e)
 	printf("%-38s %llu\n", "pair_rtt", (unsigned long long)le64_to_cpu(e->pair_rtt));
 }
 
+/* The file shrank under the mapping while it was read (a region truncated
+ * by someone): say so instead of dying of SIGBUS. */
+static void on_sigbus(int sig)
+{
+	static const char msg[] = "hostclock-dump: the file shrank while it was read\n";
+
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -154,11 +166,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the open */
+	fd = open(argv[optind], O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st)) {
 		fprintf(stderr, "hostclock-dump: %s: %s\n", argv[optind], strerror(errno));
 		return 1;
 	}
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		fprintf(stderr, "hostclock-dump: %s: neither a region file nor a device\n",
+			argv[optind]);
+		close(fd);
+		return 1;
+	}
+	signal(SIGBUS, on_sigbus);
 	/* A region file is 8 KiB; a device maps page 0 only. */
 	len = S_ISREG(st.st_mode) ? (size_t)st.st_size : HOSTCLOCK_PAGE_SIZE;
 	if (len > HOSTCLOCK_REGION_SIZE)

@@ -26,14 +26,46 @@ void hcd_log(enum hcd_log_level level, const char *fmt, ...)
 #define hcd_info(...)	hcd_log(HCD_LOG_INFO, __VA_ARGS__)
 #define hcd_debug(...)	hcd_log(HCD_LOG_DEBUG, __VA_ARGS__)
 
+/* at most one message per interval; the rest are counted */
+struct hcd_ratelimit {
+	u64 last_ns;
+	u64 suppressed;
+};
+
+bool hcd_ratelimit(struct hcd_ratelimit *rl, u64 now_ns, u64 interval_ns);
+
 /* ---- the region file (region.c) ---- */
 
+/**
+ * struct hcd_region - a mapped region and the directory it lives in
+ * @fd: the region file
+ * @dir_fd: the trusted directory (O_PATH) holding it, its lock and sockets
+ * @lock_fd: NAME.lock, held exclusively while the agent runs
+ * @name: the file name in @dir_fd
+ * @path: as given, for messages
+ * @dev: device of the file opened, to notice a replacement
+ * @ino: inode of the file opened
+ * @map: the 8 KiB mapping
+ * @page: page 0
+ * @ext: page 1
+ * @created: this run created the file
+ * @bus_faults: SIGBUS on the mapping since the last hcd_region_check()
+ * @resizes: times the size was restored
+ */
 struct hcd_region {
 	int fd;
+	int dir_fd;
+	int lock_fd;
+	char name[256];
+	const char *path;
+	dev_t dev;
+	ino_t ino;
 	void *map;
-	struct vmclock_abi *page;	/* page 0 */
-	struct hostclock_ext *ext;	/* page 1 */
-	bool created;			/* this run created the file */
+	struct vmclock_abi *page;
+	struct hostclock_ext *ext;
+	bool created;
+	unsigned int bus_faults;
+	u64 resizes;
 };
 
 struct hcd_region_opts {
@@ -43,8 +75,13 @@ struct hcd_region_opts {
 	mode_t mode;			/* for a new file; 0600 by default */
 };
 
+enum { HCD_REGION_OK, HCD_REGION_RESIZED, HCD_REGION_REPLACED };
+
+int hcd_dir_open_trusted(const char *dir, char *why, size_t why_len);
 int hcd_region_open(const struct hcd_region_opts *opts, struct hcd_region *r,
 		    char *why, size_t why_len);
+int hcd_region_check(struct hcd_region *r, char *why, size_t why_len);
+int hcd_region_guard(struct hcd_region *r, int (*fn)(void *), void *arg);
 void hcd_region_close(struct hcd_region *r);
 
 /* ---- publishing with the seqcount protocol (writer.c) ---- */
@@ -73,11 +110,14 @@ void hcd_write_ext(struct hostclock_ext *ext, const struct hcd_ext_state *st);
  * @tsc: midpoint of the bracket
  * @ns: CLOCK_REALTIME in ns since the epoch
  * @bracket: width of the bracket in TSC ticks
+ * @rate: the host kernel's CLOCK_REALTIME rate against its unsteered rate
+ *	(from adjtimex's tick and freq) when the sample was taken; 0 unknown
  */
 struct hcd_sample {
 	u64 tsc;
 	s64 ns;
 	u64 bracket;
+	long double rate;
 };
 
 int hcd_sample_take(unsigned int tries, struct hcd_sample *s);
@@ -103,11 +143,13 @@ struct hcd_fit {
  * @ns_per_tick: slope
  * @slope_stderr: standard error of the slope, relative (1e-9 is 1 ppb)
  * @residual_ns: RMS residual of the samples about the line
+ * @segments: runs of samples at one kernel rate the fit joined
  */
 struct hcd_fit_result {
 	long double ns_per_tick;
 	double slope_stderr;
 	double residual_ns;
+	unsigned int segments;
 };
 
 void hcd_fit_init(struct hcd_fit *fit, unsigned int window);
@@ -127,6 +169,11 @@ u64 hcd_rate_to_frac(double relative, u64 period);
  * @esterror_us: kernel esterror, microseconds
  * @tai: TAI - UTC offset, 0 when the NTP daemon did not set it
  * @tolerance_ppm: the kernel's frequency tolerance
+ * @tick: microseconds per 1/100 s tick (10000 nominal; 0 taken as nominal)
+ * @freq: frequency offset, ppm with 16 fractional bits
+ * @offset_ns: the phase offset the kernel PLL is still slewing out
+ * @constant: the PLL's time constant
+ * @adjtime_left: an adjtime() slew is still running
  */
 struct hcd_timex {
 	int state;
@@ -135,6 +182,11 @@ struct hcd_timex {
 	long esterror_us;
 	int tai;
 	long tolerance_ppm;
+	long tick;
+	long freq;
+	long long offset_ns;
+	long constant;
+	bool adjtime_left;
 };
 
 /**
@@ -145,15 +197,39 @@ struct hcd_host_status {
 	u8 leap_indicator;
 	bool tai_valid;
 	s16 tai_offset;
+	bool leap_not_month_end;	/* announced for a day that ends no month */
 	bool errors_valid;
 	u64 esterror_ns;
 	u64 maxerror_ns;
 	double tolerance;		/* relative, for the maxerror rate */
+	double kernel_slew;		/* relative rate the kernel adds beyond tick
+					 * and freq: its PLL, an adjtime() */
 };
 
 int hcd_timex_read(struct hcd_timex *tx);
-void hcd_timex_map(const struct hcd_timex *tx, u8 *last_leap,
+long double hcd_timex_rate(const struct hcd_timex *tx);
+void hcd_timex_map(const struct hcd_timex *tx, s64 utc_sec, u8 *last_leap,
 		   struct hcd_host_status *st);
+
+/* ---- which daemon keeps the host clock (hostd.c) ---- */
+
+enum { HCD_HOST_ERRORS_AUTO, HCD_HOST_ERRORS_TRUST, HCD_HOST_ERRORS_IGNORE };
+
+/**
+ * struct hcd_host_daemons - time daemons running on the host
+ * @chronyd: a chronyd of root or the chrony user
+ * @ntpd: an ntpd of root or the ntp user
+ * @other: systemd-timesyncd, phc2sys, ptp4l or timemaster, of any user
+ */
+struct hcd_host_daemons {
+	bool chronyd;
+	bool ntpd;
+	bool other;
+};
+
+void hcd_host_daemons_scan(const char *proc_root, struct hcd_host_daemons *d);
+bool hcd_host_errors_trusted(int mode, const struct hcd_host_daemons *d,
+			     double *max_slew, const char **why);
 
 /* ---- the published reference and its perturbations (reference.c) ---- */
 
@@ -171,7 +247,7 @@ struct hcd_reference {
 
 void hcd_reference_init(struct hcd_reference *ref);
 s64 hcd_reference_offset(const struct hcd_reference *ref, s64 host_ns);
-void hcd_reference_step(struct hcd_reference *ref, s64 step_ns);
+int hcd_reference_step(struct hcd_reference *ref, s64 step_ns, s64 limit_ns);
 void hcd_reference_set_rate(struct hcd_reference *ref, s64 host_ns, s64 ppb);
 
 /* ---- guest TSC mapping (tscmap.c, pairing.c) ---- */
@@ -210,7 +286,9 @@ int hcd_tscmap_parse(const char *spec, struct hcd_tscmap *map, pid_t *kvm_pid,
 		     char *why, size_t why_len);
 u64 hcd_tscmap_guest(const struct hcd_tscmap *map, u64 host_tsc);
 long double hcd_tscmap_ratio(const struct hcd_tscmap *map);
-int hcd_kvm_read(const char *debugfs, pid_t pid, struct hcd_tscmap *map,
+#define HCD_KVM_GONE	(-2)
+int hcd_pidfd_open(pid_t pid);
+int hcd_kvm_read(const char *debugfs, pid_t pid, int pidfd, struct hcd_tscmap *map,
 		 char *why, size_t why_len);
 
 /* pairing.c */
@@ -226,6 +304,7 @@ struct hcd_pair_stats {
 	u64 rejected_stale;	/* guest_seq not new: replay or no answer */
 	u64 rejected_outlier;	/* inconsistent with the current estimate */
 	u64 timeouts;		/* guest did not complete in time */
+	u64 unsolicited;	/* exchanges the guest started unasked: not served */
 	u64 jumps;		/* accepted re-learns after a break */
 	u64 skew_fits;		/* ratio estimates taken */
 	u64 rejected_skew;	/* ratio estimates beyond HCD_PAIR_MAX_SKEW */
@@ -250,6 +329,7 @@ struct hcd_pairing {
 	u32 request;
 	u32 last_guest_seq;
 	bool outstanding;
+	unsigned int bursts_left;	/* for the outstanding request */
 	u64 requested_ns;
 	u64 max_rtt;
 	u64 burst_ns;
@@ -267,6 +347,7 @@ struct hcd_pairing {
 void hcd_pairing_init(struct hcd_pairing *p, struct hostclock_mailbox *mb);
 void hcd_pairing_request(struct hcd_pairing *p);
 int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map);
+bool hcd_pairing_check(struct hcd_pairing *p, u64 h, u64 t1, u64 t3, s64 *lo, u64 *rtt);
 int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
 		       u64 h, s64 lo, u64 rtt);
 
@@ -308,7 +389,14 @@ struct hcd_agent_opts {
 	unsigned int fit_window;
 	const char *kvm_debugfs;
 	pid_t kvm_pid;
+	int kvm_pidfd;			/* -1 without one */
+	int host_errors;		/* HCD_HOST_ERRORS_* */
+	const char *proc_root;		/* where to look for time daemons; NULL: don't */
+	double host_max_slew;		/* relative; 0: by the daemon found */
 };
+
+/* How often the agent looks at the kernel's NTP state between updates. */
+#define HCD_WATCH_NS	10000000	/* 10 ms */
 
 struct hcd_agent {
 	struct hcd_region *region;
@@ -324,8 +412,15 @@ struct hcd_agent {
 	u64 heartbeat;
 	u64 map_generation_seen;
 	u64 updates;
+	u64 control_refused;		/* commands and peers refused */
+	u64 freq_changes;		/* host frequency changes seen */
+	bool host_errors_trusted;	/* the host daemon keeps maxerror */
+	double host_max_slew;		/* what the host daemon may do, relative */
+	u64 daemons_scanned_ns;
+	long double last_rate;		/* kernel rate at the last update */
 	u8 last_leap;
 	bool tai_warned;
+	bool leap_warned;
 	struct hcd_sample last_sample;
 	struct hcd_fit_result last_fit;
 	bool have_fit;
@@ -337,14 +432,53 @@ int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
 		   const struct hcd_agent_opts *opts, const struct hcd_tscmap *map);
 int hcd_agent_update(struct hcd_agent *a);
 void hcd_agent_host_stepped(struct hcd_agent *a);
+void hcd_agent_watch(struct hcd_agent *a);
+void hcd_agent_region_restored(struct hcd_agent *a);
 void hcd_agent_disrupt(struct hcd_agent *a);
 void hcd_agent_stop(struct hcd_agent *a);
 s64 hcd_agent_reference_ns(const struct hcd_agent *a, s64 *host_ns);
 
-/* control.c */
-int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len);
-int hcd_control_listen(const char *path);
-void hcd_control_serve(struct hcd_agent *a, int listen_fd);
+/* ---- the control sockets (control.c) ---- */
+
+#define HCD_RIGHT_READ		1	/* now, state, metrics */
+#define HCD_RIGHT_ADMIN		2	/* update, disrupt, vmgen */
+#define HCD_RIGHT_FAULTS	4	/* fault injection: --enable-faults */
+
+#define HCD_CTL_CLIENTS		4	/* served at once per socket */
+enum { HCD_CTL_RW, HCD_CTL_RO, HCD_CTL_SOCKETS };
+
+struct hcd_ctl_client {
+	int fd;
+	u64 deadline_ns;
+};
+
+struct hcd_ctl_socket {
+	int fd;
+	ino_t ino;
+	char name[272];
+	unsigned int rights;
+	struct hcd_ctl_client clients[HCD_CTL_CLIENTS];
+};
+
+struct hcd_control {
+	int dir_fd;
+	uid_t admin;
+	struct hcd_ctl_socket sock[HCD_CTL_SOCKETS];
+	struct hcd_ratelimit refusal_log;
+};
+
+#define HCD_CTL_POLLFDS	(HCD_CTL_SOCKETS * (HCD_CTL_CLIENTS + 1))
+
+struct pollfd;
+int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len,
+		     unsigned int rights);
+int hcd_control_open(struct hcd_control *c, const struct hcd_region *r, uid_t admin,
+		     bool faults, char *why, size_t why_len);
+bool hcd_control_peer_allowed(const struct hcd_control *c, uid_t uid);
+int hcd_control_pollfds(struct hcd_control *c, struct pollfd *fds, int max);
+void hcd_control_serve(struct hcd_control *c, struct hcd_agent *a,
+		       const struct pollfd *fds, int n);
+void hcd_control_close(struct hcd_control *c);
 
 /* ---- TSC and clocks ---- */
 

@@ -58,3 +58,22 @@ void hcd_log(enum hcd_log_level level, const char *fmt, ...)
 	}
 	va_end(ap);
 }
+
+/**
+ * hcd_ratelimit() - may a rate-limited message be logged now?
+ * @rl: its state
+ * @now_ns: CLOCK_MONOTONIC
+ * @interval_ns: at most one message per interval
+ *
+ * Return: true to log it (and the count suppressed since, in @rl, is then
+ * the caller's to report and is cleared on the next call), false to drop it.
+ */
+bool hcd_ratelimit(struct hcd_ratelimit *rl, u64 now_ns, u64 interval_ns)
+{
+	if (rl->last_ns && now_ns - rl->last_ns < interval_ns) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->last_ns = now_ns;
+	return true;
+}

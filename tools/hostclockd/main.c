@@ -27,8 +27,9 @@ static const char hcd_usage[] =
 "VMClock page, page 1 hostclock's extension), for QEMU to map as\n"
 "ivshmem-plain BAR 2.\n"
 "\n"
-"  -r, --region PATH      the 8 KiB region file; created 0600 if missing\n"
-"  -c, --control PATH     control socket (default: PATH.ctl)\n"
+"  -r, --region PATH      the 8 KiB region file; created 0600 if missing, in a\n"
+"                         directory only root (or the agent's user) can change;\n"
+"                         control sockets PATH.ctl and PATH.ro.ctl beside it\n"
 "  -t, --tsc MODE         guest TSC mapping: pairing (default), kvm:PID,\n"
 "                         offset:N (guest - host ticks), identity\n"
 "      --time-type TYPE   utc (default) or tai\n"
@@ -38,6 +39,12 @@ static const char hcd_usage[] =
 "      --owner USER       owner of a region QEMU runs as another user to open\n"
 "      --group GROUP      group of the region\n"
 "      --kvm-debugfs DIR  KVM's debugfs directory (default /sys/kernel/debug/kvm)\n"
+"      --admin USER       may also use PATH.ctl (besides root and the agent's user)\n"
+"      --enable-faults    allow fault injection (step, rate, status, ...): tests only\n"
+"      --host-errors MODE publish the host's maxerror/esterror: auto (default:\n"
+"                         only under chronyd or ntpd), trust, ignore\n"
+"      --host-max-slew PPM how fast the host daemon may change the clock's rate\n"
+"                         (default: 83333 under chronyd, 500 under ntpd)\n"
 "  -f, --foreground       stay in the foreground (default: daemonize)\n"
 "      --syslog           log to syslog (default when daemonized)\n"
 "      --log-level LEVEL  error, warning, info (default) or debug\n"
@@ -46,10 +53,11 @@ static const char hcd_usage[] =
 
 struct hcd_cli {
 	const char *region;
-	const char *control;
 	const char *tsc;
 	const char *owner;
 	const char *group;
+	const char *admin;
+	bool enable_faults;
 	bool foreground;
 	bool syslog;
 	enum hcd_log_level level;
@@ -68,10 +76,10 @@ static int hcd_parse_long(const char *s, long lo, long hi, long *v)
 
 static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 {
-	enum { O_TIME_TYPE = 256, O_FIT, O_PAIR, O_OWNER, O_GROUP, O_KVM, O_SYSLOG, O_LEVEL };
+	enum { O_TIME_TYPE = 256, O_FIT, O_PAIR, O_OWNER, O_GROUP, O_KVM, O_SYSLOG, O_LEVEL,
+	       O_ADMIN, O_FAULTS, O_HOST_ERRORS, O_MAX_SLEW };
 	static const struct option opts[] = {
 		{ "region", required_argument, NULL, 'r' },
-		{ "control", required_argument, NULL, 'c' },
 		{ "tsc", required_argument, NULL, 't' },
 		{ "time-type", required_argument, NULL, O_TIME_TYPE },
 		{ "interval", required_argument, NULL, 'i' },
@@ -80,6 +88,10 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 		{ "owner", required_argument, NULL, O_OWNER },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "kvm-debugfs", required_argument, NULL, O_KVM },
+		{ "admin", required_argument, NULL, O_ADMIN },
+		{ "enable-faults", no_argument, NULL, O_FAULTS },
+		{ "host-errors", required_argument, NULL, O_HOST_ERRORS },
+		{ "host-max-slew", required_argument, NULL, O_MAX_SLEW },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "syslog", no_argument, NULL, O_SYSLOG },
 		{ "log-level", required_argument, NULL, O_LEVEL },
@@ -90,13 +102,10 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 	long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "r:c:t:i:fhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:t:i:fhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			cli->region = optarg;
-			break;
-		case 'c':
-			cli->control = optarg;
 			break;
 		case 't':
 			cli->tsc = optarg;
@@ -133,6 +142,27 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 		case O_KVM:
 			cli->agent.kvm_debugfs = optarg;
 			break;
+		case O_ADMIN:
+			cli->admin = optarg;
+			break;
+		case O_FAULTS:
+			cli->enable_faults = true;
+			break;
+		case O_HOST_ERRORS:
+			if (!strcmp(optarg, "auto"))
+				cli->agent.host_errors = HCD_HOST_ERRORS_AUTO;
+			else if (!strcmp(optarg, "trust"))
+				cli->agent.host_errors = HCD_HOST_ERRORS_TRUST;
+			else if (!strcmp(optarg, "ignore"))
+				cli->agent.host_errors = HCD_HOST_ERRORS_IGNORE;
+			else
+				return fprintf(stderr, "hostclockd: --host-errors is auto, trust or ignore\n"), -1;
+			break;
+		case O_MAX_SLEW:
+			if (hcd_parse_long(optarg, 1, 200000, &v))
+				return fprintf(stderr, "hostclockd: --host-max-slew is 1..200000 ppm\n"), -1;
+			cli->agent.host_max_slew = v * 1e-6;
+			break;
 		case 'f':
 			cli->foreground = true;
 			break;
@@ -160,10 +190,19 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 	return 0;
 }
 
-static int hcd_resolve_owner(const struct hcd_cli *cli, struct hcd_region_opts *ro)
+static int hcd_resolve_owner(const struct hcd_cli *cli, struct hcd_region_opts *ro,
+			     uid_t *admin)
 {
 	ro->uid = (uid_t)-1;
 	ro->gid = (gid_t)-1;
+	*admin = (uid_t)-1;
+	if (cli->admin) {
+		struct passwd *pw = getpwnam(cli->admin);
+
+		if (!pw)
+			return fprintf(stderr, "hostclockd: no user '%s'\n", cli->admin), -1;
+		*admin = pw->pw_uid;
+	}
 	if (cli->owner) {
 		struct passwd *pw = getpwnam(cli->owner);
 
@@ -191,14 +230,25 @@ static int hcd_step_timer_arm(int fd)
 	return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
 }
 
-enum { HCD_FD_TICK, HCD_FD_STEP, HCD_FD_SIGNAL, HCD_FD_CONTROL, HCD_FD_COUNT };
+enum { HCD_FD_TICK, HCD_FD_WATCH, HCD_FD_STEP, HCD_FD_SIGNAL, HCD_FD_FIXED };
 
 struct hcd_loop {
-	struct pollfd fds[HCD_FD_COUNT];
+	struct hcd_agent *agent;
+	struct hcd_region *init_region;	/* hcd_agent_init()'s arguments */
+	const struct hcd_agent_opts *init_opts;
+	const struct hcd_tscmap *init_map;
+	struct hcd_control *control;
+	struct pollfd fds[HCD_FD_FIXED + HCD_CTL_POLLFDS];
+	int nfds;
+	int polled;		/* poll()'s result */
+	bool stop;
 	u64 last_pair_ns;
 	u64 pair_interval_ns;
 	u64 retry_ns;		/* while unpaired; doubles while unanswered */
-	u64 bursts_at_request;
+	u64 accepted_at_request;
+	char kvm_err[512];
+	struct hcd_ratelimit pair_log;
+	struct hcd_ratelimit region_log;
 };
 
 /*
@@ -224,90 +274,201 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 	}
 	if (l->last_pair_ns && now - l->last_pair_ns < every)
 		return;
-	/* decided once per request: was the previous one answered? */
-	if (l->last_pair_ns && a->pair.stats.bursts == l->bursts_at_request)
+	/*
+	 * Decided once per request: did the previous one give an exchange the
+	 * agent could use? A guest answering with nonsense is backed off like
+	 * one not answering, so that it cannot keep the agent busy.
+	 */
+	if (l->last_pair_ns && a->pair.stats.accepted == l->accepted_at_request)
 		l->retry_ns = l->retry_ns * 2 < l->pair_interval_ns ?
 			      l->retry_ns * 2 : l->pair_interval_ns;
 	else
 		l->retry_ns = second;
 	hcd_pairing_request(&a->pair);
 	l->last_pair_ns = now;
-	l->bursts_at_request = a->pair.stats.bursts;
+	l->accepted_at_request = a->pair.stats.accepted;
 }
 
-static void hcd_refresh_kvm(struct hcd_agent *a, char *last_err, size_t len)
+static void hcd_refresh_kvm(struct hcd_agent *a, struct hcd_loop *l)
 {
 	char why[512];
+	int err = hcd_kvm_read(a->opts.kvm_debugfs, a->opts.kvm_pid, a->opts.kvm_pidfd,
+			       &a->map, why, sizeof(why));
 
-	if (hcd_kvm_read(a->opts.kvm_debugfs, a->opts.kvm_pid, &a->map, why, sizeof(why))) {
-		if (strcmp(why, last_err))
-			hcd_warn("kvm: %s; keeping the last mapping", why);
-		snprintf(last_err, len, "%s", why);
+	if (err == HCD_KVM_GONE) {
+		/* its PID may go to another VM's QEMU: never read that one */
+		hcd_info("kvm: %s; this agent served only that process: stopping", why);
+		l->stop = true;
 		return;
 	}
-	last_err[0] = '\0';
+	if (err) {
+		if (strcmp(why, l->kvm_err))
+			hcd_warn("kvm: %s; keeping the last mapping", why);
+		snprintf(l->kvm_err, sizeof(l->kvm_err), "%s", why);
+		return;
+	}
+	l->kvm_err[0] = '\0';
+}
+
+/*
+ * One wake-up's work. Run under hcd_region_guard(): it may be abandoned at
+ * any access to the region, so it keeps nothing half-done that matters
+ * beyond the region itself.
+ */
+static int hcd_wake(void *arg)
+{
+	struct hcd_loop *l = arg;
+	struct hcd_agent *a = l->agent;
+	struct signalfd_siginfo si;
+	u64 ticks, now;
+
+	if (a->map.mode == HOSTCLOCK_TSC_PAIRING &&
+	    hcd_pairing_poll(&a->pair, &a->map) > 0 &&
+	    a->map.generation != a->map_generation_seen) {
+		now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+		if (hcd_ratelimit(&l->pair_log, now, 60ULL * NSEC_PER_SEC))
+			hcd_info("pairing: guest TSC - host TSC = %lld +- %llu ticks",
+				 (long long)a->map.offset,
+				 (unsigned long long)a->map.uncertainty);
+		hcd_agent_update(a);
+	}
+	if (l->polled <= 0)
+		return 0;
+
+	if (l->fds[HCD_FD_SIGNAL].revents & POLLIN &&
+	    read(l->fds[HCD_FD_SIGNAL].fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			hcd_info("SIGHUP: updating now");
+			hcd_agent_update(a);
+		} else {
+			hcd_info("signal %u: stopping", si.ssi_signo);
+			l->stop = true;
+			return 0;
+		}
+	}
+	if (l->fds[HCD_FD_STEP].revents & POLLIN) {
+		if (read(l->fds[HCD_FD_STEP].fd, &ticks, sizeof(ticks)) < 0 &&
+		    errno == ECANCELED) {
+			hcd_info("host clock was set: refitting and updating now");
+			hcd_agent_host_stepped(a);
+			hcd_agent_update(a);
+		}
+		hcd_step_timer_arm(l->fds[HCD_FD_STEP].fd);
+	}
+	if (l->fds[HCD_FD_WATCH].revents & POLLIN &&
+	    read(l->fds[HCD_FD_WATCH].fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		hcd_agent_watch(a);
+	if (l->fds[HCD_FD_TICK].revents & POLLIN &&
+	    read(l->fds[HCD_FD_TICK].fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
+		if (a->map.mode == HOSTCLOCK_TSC_KVM) {
+			hcd_refresh_kvm(a, l);
+			if (l->stop)
+				return 0;
+		}
+		if (a->map.mode == HOSTCLOCK_TSC_PAIRING)
+			hcd_maybe_request_pairing(a, l);
+		hcd_agent_update(a);
+	}
+	hcd_control_serve(l->control, a, l->fds + HCD_FD_FIXED, l->nfds - HCD_FD_FIXED);
+	return 0;
+}
+
+static int hcd_first_update(void *arg)
+{
+	struct hcd_loop *l = arg;
+
+	if (l->agent->map.mode == HOSTCLOCK_TSC_PAIRING)
+		hcd_maybe_request_pairing(l->agent, l);
+	return hcd_agent_update(l->agent);
+}
+
+static int hcd_republish(void *arg)
+{
+	hcd_agent_region_restored(arg);
+	return 0;
+}
+
+/*
+ * After a wake-up: is the region still whole and still the file at its
+ * path? A resized one is restored and republished; a replaced one ends the
+ * run, so that a restart serves the file now at the path.
+ */
+static int hcd_check_region(struct hcd_loop *l)
+{
+	struct hcd_region *r = l->agent->region;
+	char why[512];
+	u64 now;
+
+	switch (hcd_region_check(r, why, sizeof(why))) {
+	case HCD_REGION_OK:
+		return 0;
+	case HCD_REGION_RESIZED:
+		now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+		if (hcd_ratelimit(&l->region_log, now, 10ULL * NSEC_PER_SEC))
+			hcd_warn("region %s (%llu times so far)", why,
+				 (unsigned long long)r->resizes);
+		hcd_region_guard(r, hcd_republish, l->agent);
+		return 0;
+	default:
+		hcd_err("region %s; exiting so that a restart serves the file at that path", why);
+		return -1;
+	}
 }
 
 static int hcd_run(struct hcd_agent *a, struct hcd_loop *l)
 {
-	char kvm_err[512] = "";
-	struct signalfd_siginfo si;
-	u64 ticks;
-
 	for (;;) {
 		int timeout = a->pair.outstanding ? 1 : -1;
-		int n = poll(l->fds, HCD_FD_COUNT, timeout);
 
-		if (n < 0 && errno != EINTR)
+		l->nfds = HCD_FD_FIXED + hcd_control_pollfds(l->control, l->fds + HCD_FD_FIXED,
+							     HCD_CTL_POLLFDS);
+		l->polled = poll(l->fds, l->nfds, timeout);
+		if (l->polled < 0 && errno != EINTR)
 			return hcd_err("poll: %s", strerror(errno)), -1;
-
-		if (a->map.mode == HOSTCLOCK_TSC_PAIRING &&
-		    hcd_pairing_poll(&a->pair, &a->map) > 0 &&
-		    a->map.generation != a->map_generation_seen) {
-			hcd_info("pairing: guest TSC - host TSC = %lld +- %llu ticks",
-				 (long long)a->map.offset,
-				 (unsigned long long)a->map.uncertainty);
-			hcd_agent_update(a);
-		}
-		if (n <= 0)
-			continue;
-
-		if (l->fds[HCD_FD_SIGNAL].revents & POLLIN &&
-		    read(l->fds[HCD_FD_SIGNAL].fd, &si, sizeof(si)) == sizeof(si)) {
-			if (si.ssi_signo == SIGHUP) {
-				hcd_info("SIGHUP: updating now");
-				hcd_agent_update(a);
-			} else {
-				hcd_info("signal %u: stopping", si.ssi_signo);
-				return 0;
-			}
-		}
-		if (l->fds[HCD_FD_STEP].revents & POLLIN) {
-			if (read(l->fds[HCD_FD_STEP].fd, &ticks, sizeof(ticks)) < 0 &&
-			    errno == ECANCELED) {
-				hcd_info("host clock was set: refitting and updating now");
-				hcd_agent_host_stepped(a);
-				hcd_agent_update(a);
-			}
-			hcd_step_timer_arm(l->fds[HCD_FD_STEP].fd);
-		}
-		if (l->fds[HCD_FD_TICK].revents & POLLIN &&
-		    read(l->fds[HCD_FD_TICK].fd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
-			if (a->map.mode == HOSTCLOCK_TSC_KVM)
-				hcd_refresh_kvm(a, kvm_err, sizeof(kvm_err));
-			if (a->map.mode == HOSTCLOCK_TSC_PAIRING)
-				hcd_maybe_request_pairing(a, l);
-			hcd_agent_update(a);
-		}
-		if (l->fds[HCD_FD_CONTROL].revents & POLLIN)
-			hcd_control_serve(a, l->fds[HCD_FD_CONTROL].fd);
+		hcd_region_guard(a->region, hcd_wake, l);
+		if (l->stop)
+			return 0;
+		if ((a->region->bus_faults || (l->polled > 0 &&
+		     l->fds[HCD_FD_WATCH].revents & POLLIN)) && hcd_check_region(l))
+			return -1;
 	}
 }
 
-static int hcd_setup_fds(struct hcd_loop *l, const struct hcd_agent *a,
-			 const char *control)
+static int hcd_setup_fds(struct hcd_loop *l, const struct hcd_agent *a)
 {
-	struct itimerspec tick = { 0 };
+	struct itimerspec tick = { 0 }, watch = { 0 };
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+
+	tick.it_value.tv_sec = a->opts.interval_ns / NSEC_PER_SEC;
+	tick.it_value.tv_nsec = a->opts.interval_ns % NSEC_PER_SEC;
+	tick.it_interval = tick.it_value;
+	watch.it_value.tv_nsec = HCD_WATCH_NS;
+	watch.it_interval = watch.it_value;
+
+	l->fds[HCD_FD_TICK].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	l->fds[HCD_FD_WATCH].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	l->fds[HCD_FD_STEP].fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC);
+	l->fds[HCD_FD_SIGNAL].fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (l->fds[HCD_FD_TICK].fd < 0 || l->fds[HCD_FD_STEP].fd < 0 ||
+	    l->fds[HCD_FD_WATCH].fd < 0 || l->fds[HCD_FD_SIGNAL].fd < 0 ||
+	    timerfd_settime(l->fds[HCD_FD_TICK].fd, 0, &tick, NULL) ||
+	    timerfd_settime(l->fds[HCD_FD_WATCH].fd, 0, &watch, NULL) ||
+	    hcd_step_timer_arm(l->fds[HCD_FD_STEP].fd))
+		return hcd_err("timers: %s", strerror(errno)), -1;
+	for (int i = 0; i < HCD_FD_FIXED; i++)
+		l->fds[i].events = POLLIN;
+	return 0;
+}
+
+/* Signals are taken through signalfd; blocked from the start, so that a
+ * SIGHUP during start-up does not kill the agent. */
+static void hcd_block_signals(void)
+{
 	sigset_t sigs;
 
 	sigemptyset(&sigs);
@@ -316,24 +477,18 @@ static int hcd_setup_fds(struct hcd_loop *l, const struct hcd_agent *a,
 	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	tick.it_value.tv_sec = a->opts.interval_ns / NSEC_PER_SEC;
-	tick.it_value.tv_nsec = a->opts.interval_ns % NSEC_PER_SEC;
-	tick.it_interval = tick.it_value;
+static int hcd_init_agent(void *arg)
+{
+	struct hcd_loop *l = arg;
 
-	l->fds[HCD_FD_TICK].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	l->fds[HCD_FD_STEP].fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC);
-	l->fds[HCD_FD_SIGNAL].fd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	l->fds[HCD_FD_CONTROL].fd = hcd_control_listen(control);
-	if (l->fds[HCD_FD_CONTROL].fd < 0)
-		return hcd_err("control socket %s: %s", control, strerror(errno)), -1;
-	if (l->fds[HCD_FD_TICK].fd < 0 || l->fds[HCD_FD_STEP].fd < 0 ||
-	    l->fds[HCD_FD_SIGNAL].fd < 0 ||
-	    timerfd_settime(l->fds[HCD_FD_TICK].fd, 0, &tick, NULL) ||
-	    hcd_step_timer_arm(l->fds[HCD_FD_STEP].fd))
-		return hcd_err("timers: %s", strerror(errno)), -1;
-	for (int i = 0; i < HCD_FD_COUNT; i++)
-		l->fds[i].events = POLLIN;
+	return hcd_agent_init(l->agent, l->init_region, l->init_opts, l->init_map);
+}
+
+static int hcd_stop_agent(void *arg)
+{
+	hcd_agent_stop(arg);
 	return 0;
 }
 
@@ -348,14 +503,19 @@ int main(int argc, char **argv)
 			.interval_ns = 1000000000ULL,
 			.fit_window = 16,
 			.kvm_debugfs = "/sys/kernel/debug/kvm",
+			.kvm_pidfd = -1,
+			.host_errors = HCD_HOST_ERRORS_AUTO,
+			.proc_root = "/proc",
 		},
 	};
 	struct hcd_region_opts ro = { .mode = 0600 };
 	static struct hcd_agent agent;
-	struct hcd_loop loop = { 0 };
+	static struct hcd_control control;
+	struct hcd_loop loop = { .agent = &agent, .control = &control };
 	struct hcd_region region;
 	struct hcd_tscmap map;
-	char why[512], control[4096];
+	char why[512];
+	uid_t admin;
 	pid_t kvm_pid;
 	int ret;
 
@@ -363,44 +523,62 @@ int main(int argc, char **argv)
 		fputs("Try 'hostclockd --help'.\n", stderr);
 		return 1;
 	}
+	hcd_block_signals();
 	hcd_log_setup(cli.level, cli.syslog);
 	if (hcd_tscmap_parse(cli.tsc, &map, &kvm_pid, why, sizeof(why)))
 		return fprintf(stderr, "hostclockd: %s\n", why), 1;
 	cli.agent.kvm_pid = kvm_pid;
-	if (map.mode == HOSTCLOCK_TSC_KVM &&
-	    hcd_kvm_read(cli.agent.kvm_debugfs, kvm_pid, &map, why, sizeof(why)))
-		return fprintf(stderr, "hostclockd: kvm: %s\n", why), 1;
-	if (hcd_resolve_owner(&cli, &ro))
+	if (map.mode == HOSTCLOCK_TSC_KVM) {
+		/* bound to this process, not to a number another one may reuse */
+		cli.agent.kvm_pidfd = hcd_pidfd_open(kvm_pid);
+		if (cli.agent.kvm_pidfd < 0)
+			return fprintf(stderr, "hostclockd: kvm: process %d: %s\n",
+				       (int)kvm_pid, strerror(errno)), 1;
+		if (hcd_kvm_read(cli.agent.kvm_debugfs, kvm_pid, cli.agent.kvm_pidfd, &map,
+				 why, sizeof(why)))
+			return fprintf(stderr, "hostclockd: kvm: %s\n", why), 1;
+	}
+	if (hcd_resolve_owner(&cli, &ro, &admin))
 		return 1;
 	ro.path = cli.region;
 	if (hcd_region_open(&ro, &region, why, sizeof(why)))
 		return fprintf(stderr, "hostclockd: region %s\n", why), 1;
-	snprintf(control, sizeof(control), "%s", cli.control ? cli.control : cli.region);
-	if (!cli.control)
-		strncat(control, ".ctl", sizeof(control) - strlen(control) - 1);
+	/* the sockets before anything is published: a failure leaves no page */
+	if (hcd_control_open(&control, &region, admin, cli.enable_faults, why, sizeof(why))) {
+		fprintf(stderr, "hostclockd: control socket %s\n", why);
+		if (region.created)
+			unlinkat(region.dir_fd, region.name, 0);
+		hcd_region_close(&region);
+		return 1;
+	}
 
+	/* every path is resolved already: daemon()'s chdir("/") changes nothing */
 	if (!cli.foreground) {
 		if (daemon(0, 0))
 			return fprintf(stderr, "hostclockd: daemon: %s\n", strerror(errno)), 1;
 		hcd_log_setup(cli.level, true);
 	}
 
-	hcd_agent_init(&agent, &region, &cli.agent, &map);
-	loop.pair_interval_ns = (u64)cli.pair_interval_ms * 1000000;
-	if (hcd_setup_fds(&loop, &agent, control)) {
+	loop.init_region = &region;
+	loop.init_opts = &cli.agent;
+	loop.init_map = &map;
+	if (hcd_region_guard(&region, hcd_init_agent, &loop) ||
+	    hcd_setup_fds(&loop, &agent)) {
+		hcd_err("region %s: could not set up the agent", cli.region);
+		hcd_control_close(&control);
 		hcd_region_close(&region);
 		return 1;
 	}
-	hcd_info("publishing on %s (%s region), TSC mapping %s, every %llu ms, control %s",
+	loop.pair_interval_ns = (u64)cli.pair_interval_ms * 1000000;
+	hcd_info("publishing on %s (%s region), TSC mapping %s, every %llu ms, control %s.ctl%s",
 		 cli.region, region.created ? "new" : "existing", cli.tsc,
-		 (unsigned long long)(agent.opts.interval_ns / 1000000), control);
-	if (map.mode == HOSTCLOCK_TSC_PAIRING)
-		hcd_maybe_request_pairing(&agent, &loop);
-	hcd_agent_update(&agent);
+		 (unsigned long long)(agent.opts.interval_ns / 1000000), cli.region,
+		 cli.enable_faults ? ", fault injection enabled" : "");
+	hcd_region_guard(&region, hcd_first_update, &loop);
 
 	ret = hcd_run(&agent, &loop);
-	hcd_agent_stop(&agent);
-	unlink(control);
+	hcd_region_guard(&region, hcd_stop_agent, &agent);
+	hcd_control_close(&control);
 	hcd_region_close(&region);
 	hcd_info("stopped");
 	return ret ? 1 : 0;

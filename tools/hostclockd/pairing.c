@@ -9,11 +9,18 @@
  * exchange with its TSC, for at most burst_ns and burst_max exchanges. Of
  * the burst the exchange with the smallest round trip gives the estimate.
  *
- * Everything the guest writes is untrusted. Each exchange is checked for
- * order (t1 <= t3), round trip, freshness (guest_seq must move forward, so
- * replays are refused) and consistency with the current estimate; every wait
- * is bounded in time. A hostile guest can make its own mapping worse, never
- * make the agent spin beyond a burst or crash.
+ * Everything the guest writes is untrusted. A burst is served only while
+ * the agent's own request is outstanding, and at most three per request
+ * (one that gave a usable exchange ends it), so a guest cannot make the
+ * agent spin more often than it asks (about once a second at most, less
+ * once paired, and backing off while the answers are useless); exchanges
+ * the guest starts unasked are counted and ignored. Each exchange is checked
+ * for order (t1 <= t3), round trip, freshness (guest_seq must move forward,
+ * so replays are refused) and consistency with the current estimate; every
+ * wait is bounded in time. Offsets are guest minus host modulo 2^64, so
+ * their arithmetic is done in u64 and only differences are read as signed:
+ * no guest value can overflow a signed operation. A hostile guest can make
+ * its own mapping worse, never make the agent spin beyond a burst or crash.
  *
  * Across bursts the agent tracks the ratio of the two TSCs (1 under TCG and
  * on KVM without scaling; not 1 after a migration to a host with another TSC
@@ -36,6 +43,7 @@
 #define HCD_PAIR_REQUEST_NS	(500ULL * 1000 * 1000)	/* a request lapses after 0.5 s */
 #define HCD_PAIR_MAX_RTT	100000			/* ticks: ~40 us at 2.6 GHz */
 #define HCD_PAIR_BURST_MAX	16
+#define HCD_PAIR_BURSTS_PER_REQUEST 3	/* a preempted guest may retry, twice */
 #define HCD_PAIR_SLACK		256			/* ticks of tolerated wander */
 #define HCD_PAIR_JUMP_AFTER	3			/* agreeing outliers to re-learn */
 #define HCD_PAIR_MAX_SKEW_SHIFT	10	/* |ratio - 1| < 2^-10 (~977 ppm) */
@@ -77,6 +85,7 @@ void hcd_pairing_request(struct hcd_pairing *p)
 	p->request++;
 	WRITE_ONCE(p->mb->pair_request, cpu_to_le32(p->request));
 	p->outstanding = true;
+	p->bursts_left = HCD_PAIR_BURSTS_PER_REQUEST;
 	p->requested_ns = hcd_mono_ns();
 }
 
@@ -111,6 +120,23 @@ static bool hcd_pairing_serve(struct hcd_pairing *p, u32 n, u64 *host, s64 *lo,
 		return false;
 	}
 	p->stats.exchanges++;
+	*host = h;
+	return hcd_pairing_check(p, h, t1, t3, lo, rtt);
+}
+
+/**
+ * hcd_pairing_check() - judge one completed exchange's guest times
+ * @p: pairing state (limits, counters)
+ * @h: the host TSC the agent answered with
+ * @t1: guest TSC before the exchange, as the guest says
+ * @t3: guest TSC after it, as the guest says
+ * @lo: guest minus host at the exchange, at least (t1 - h, modulo 2^64)
+ * @rtt: the round trip, guest ticks
+ *
+ * Return: true if the exchange may be used.
+ */
+bool hcd_pairing_check(struct hcd_pairing *p, u64 h, u64 t1, u64 t3, s64 *lo, u64 *rtt)
+{
 	if (t3 < t1) {
 		p->stats.rejected_order++;
 		return false;
@@ -119,10 +145,17 @@ static bool hcd_pairing_serve(struct hcd_pairing *p, u32 n, u64 *host, s64 *lo,
 		p->stats.rejected_rtt++;
 		return false;
 	}
-	*host = h;
 	*lo = (s64)(t1 - h);
 	*rtt = t3 - t1;
 	return true;
+}
+
+/* |a - b| for offsets modulo 2^64: the short way round */
+static u64 hcd_offset_distance(s64 a, s64 b)
+{
+	u64 d = (u64)a - (u64)b;
+
+	return (s64)d < 0 ? -d : d;
 }
 
 /* guest minus host that the mapping predicts at host TSC @h */
@@ -199,7 +232,7 @@ static void hcd_pairing_fit(struct hcd_pairing *p, struct hcd_tscmap *map,
 		return;
 	for (i = 0; i < p->npoints; i++) {
 		long double x = (long double)(p->points[i].host - o->host);
-		long double y = (long double)(p->points[i].offset - o->offset);
+		long double y = (long double)(s64)((u64)p->points[i].offset - (u64)o->offset);
 		long double u = (long double)p->points[i].unc;
 		long double w = 1.0L / (u * u);
 
@@ -219,7 +252,7 @@ static void hcd_pairing_fit(struct hcd_pairing *p, struct hcd_tscmap *map,
 	slope = (sxy - sw * mx * my) / vx;
 	for (i = 0; i < p->npoints; i++) {
 		long double x = (long double)(p->points[i].host - o->host);
-		long double y = (long double)(p->points[i].offset - o->offset);
+		long double y = (long double)(s64)((u64)p->points[i].offset - (u64)o->offset);
 		long double u = (long double)p->points[i].unc;
 		long double r = (y - my - slope * (x - mx)) / u;
 
@@ -236,7 +269,8 @@ static void hcd_pairing_fit(struct hcd_pairing *p, struct hcd_tscmap *map,
 		return;
 	}
 	map->skew = (s64)llroundl(ldexpl(slope, HCD_SKEW_SHIFT));
-	map->offset = o->offset + (s64)llroundl(my + slope * ((long double)(h - o->host) - mx));
+	map->offset = (s64)((u64)o->offset +
+			    (u64)llroundl(my + slope * ((long double)(h - o->host) - mx)));
 	p->skew_known = true;
 	p->stats.skew_fits++;
 }
@@ -270,8 +304,7 @@ int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
 		       u64 h, s64 lo, u64 rtt)
 {
 	u64 unc = rtt / 2 + 1;
-	s64 est = lo + (s64)(rtt / 2);
-	s64 pred;
+	s64 est = (s64)((u64)lo + rtt / 2);
 	u64 diff;
 
 	p->stats.last_rtt = rtt;
@@ -280,8 +313,7 @@ int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
 		return 1;
 	}
 
-	pred = hcd_pairing_predict(map, h);
-	diff = est > pred ? (u64)(est - pred) : (u64)(pred - est);
+	diff = hcd_offset_distance(est, hcd_pairing_predict(map, h));
 	if (diff <= hcd_pairing_tolerance(p, map, h, unc)) {
 		p->outliers_in_row = 0;
 		p->stats.accepted++;
@@ -296,8 +328,7 @@ int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
 	 */
 	p->stats.rejected_outlier++;
 	if (p->outliers_in_row) {
-		s64 moved = est - p->pending_offset;
-		u64 d = moved > 0 ? (u64)moved : (u64)-moved;
+		u64 d = hcd_offset_distance(est, p->pending_offset);
 
 		if (d > unc + p->pending_uncertainty + HCD_PAIR_SLACK +
 			((h - p->pending_host) >> HCD_PAIR_MAX_SKEW_SHIFT))
@@ -318,8 +349,10 @@ int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
  * @p: pairing state
  * @map: the mapping to refine; mode pairing
  *
- * Cheap when the guest is idle: one load. When guest_seq has moved, serves
- * a burst, bounded by time and count, and folds its best exchange into @map.
+ * Cheap when the guest is idle: one load. When guest_seq has moved while a
+ * request is outstanding, serves a burst, bounded by time and count, and
+ * folds its best exchange into @map; without a request, notes the move and
+ * serves nothing.
  *
  * Return: 1 if @map was updated, 0 if nothing happened, -1 if a burst gave
  * no usable exchange.
@@ -338,6 +371,11 @@ int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map)
 	seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
 	if (seq == p->last_guest_seq)
 		return 0;
+	if (!p->outstanding) {
+		p->stats.unsolicited++;
+		p->last_guest_seq = seq;
+		return 0;
+	}
 
 	p->stats.bursts++;
 	start = hcd_mono_ns();
@@ -370,7 +408,9 @@ int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map)
 			best_host = host;
 		}
 	}
-	p->outstanding = false;
+	/* answered; or, with no usable exchange, a few more tries at most */
+	if (best_rtt != U64_MAX || !--p->bursts_left)
+		p->outstanding = false;
 	if (best_rtt == U64_MAX)
 		return -1;
 	return hcd_pairing_update(p, map, best_host, best_lo, best_rtt);

@@ -23,9 +23,23 @@ s64 hcd_reference_offset(const struct hcd_reference *ref, s64 host_ns)
 	return ref->step_ns + (s64)(drift / 1000000000);
 }
 
-void hcd_reference_step(struct hcd_reference *ref, s64 step_ns)
+/**
+ * hcd_reference_step() - step the published reference
+ * @ref: the perturbation
+ * @step_ns: by how much
+ * @limit_ns: the accrued step stays within +-@limit_ns
+ *
+ * Return: 0, or -1 (nothing changed) if the step would pass @limit_ns.
+ */
+int hcd_reference_step(struct hcd_reference *ref, s64 step_ns, s64 limit_ns)
 {
-	ref->step_ns += step_ns;
+	s64 sum;
+
+	if (__builtin_add_overflow(ref->step_ns, step_ns, &sum) ||
+	    sum > limit_ns || sum < -limit_ns)
+		return -1;
+	ref->step_ns = sum;
+	return 0;
 }
 
 /* Fold the drift so far into the step, then drift at the new rate. */

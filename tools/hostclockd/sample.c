@@ -83,41 +83,76 @@ void hcd_fit_add(struct hcd_fit *fit, const struct hcd_sample *s)
 		fit->count++;
 }
 
+/* the k-th oldest sample held */
+static const struct hcd_sample *hcd_fit_at(const struct hcd_fit *fit, unsigned int k)
+{
+	return &fit->samples[(fit->next + fit->window - fit->count + k) % fit->window];
+}
+
+/* Host time between @o and @s as it would have passed at kernel rate @now. */
+static long double hcd_fit_y(const struct hcd_sample *s, const struct hcd_sample *o,
+			     long double now)
+{
+	long double y = (long double)(s->ns - o->ns);
+
+	return s->rate > 0 && now > 0 ? y * (now / s->rate) : y;
+}
+
 /**
  * hcd_fit_solve() - least-squares slope of host time over host TSC
- * @fit: at least two samples
+ * @fit: at least two samples at one kernel rate
  * @res: slope, its relative standard error, RMS residual
  *
- * Coordinates are taken relative to the first sample so that long double
+ * The slope is the host TSC's period as CLOCK_REALTIME measures it now.
+ * CLOCK_REALTIME runs at the rate the NTP daemon sets through adjtimex
+ * (tick and freq), which changes at once when the daemon says so; a plain
+ * fit over the window would follow such a change only over half its width.
+ * So each sample carries the kernel's rate when it was taken: samples at
+ * another rate than the newest are rescaled to it, consecutive samples at
+ * one rate form a segment with its own intercept, and the slope is common
+ * to all segments. The interval across a rate change is never used, as the
+ * moment of the change within it is unknown.
+ *
+ * Coordinates are taken relative to the oldest sample so that long double
  * keeps every bit that matters. The slope's error uses the larger of the
  * residual variance and the samples' own bracket widths, so two samples do
  * not claim a perfect fit.
  *
- * Return: 0, or -1 with fewer than two distinct samples.
+ * Return: 0, or -1 without two samples at one rate.
  */
 int hcd_fit_solve(const struct hcd_fit *fit, struct hcd_fit_result *res)
 {
-	long double sx = 0, sy = 0, sxx = 0, sxy = 0, n = fit->count;
-	long double mx, my, cxx, cxy, slope, ssr = 0, var_bracket = 0, var;
-	const struct hcd_sample *o = &fit->samples[0];
-	unsigned int i;
+	long double cxx = 0, cxy = 0, slope, ssr = 0, var_bracket = 0, var, now;
+	long double seg_mx[HCD_FIT_MAX], seg_my[HCD_FIT_MAX];
+	unsigned int seg_of[HCD_FIT_MAX], nseg = 0, i, start;
+	const struct hcd_sample *o;
 
 	if (fit->count < 2)
 		return -1;
-	for (i = 0; i < fit->count; i++) {
-		const struct hcd_sample *s = &fit->samples[i];
-		long double x = (long double)(s64)(s->tsc - o->tsc);
-		long double y = (long double)(s->ns - o->ns);
+	o = hcd_fit_at(fit, 0);
+	now = hcd_fit_at(fit, fit->count - 1)->rate;
+	for (start = 0; start < fit->count; start = i) {
+		long double sx = 0, sy = 0, sxx = 0, sxy = 0, n;
+		long double rate = hcd_fit_at(fit, start)->rate;
 
-		sx += x;
-		sy += y;
-		sxx += x * x;
-		sxy += x * y;
+		for (i = start; i < fit->count && hcd_fit_at(fit, i)->rate == rate; i++) {
+			const struct hcd_sample *s = hcd_fit_at(fit, i);
+			long double x = (long double)(s64)(s->tsc - o->tsc);
+			long double y = hcd_fit_y(s, o, now);
+
+			sx += x;
+			sy += y;
+			sxx += x * x;
+			sxy += x * y;
+			seg_of[i] = nseg;
+		}
+		n = i - start;
+		seg_mx[nseg] = sx / n;
+		seg_my[nseg] = sy / n;
+		cxx += sxx - n * seg_mx[nseg] * seg_mx[nseg];
+		cxy += sxy - n * seg_mx[nseg] * seg_my[nseg];
+		nseg++;
 	}
-	mx = sx / n;
-	my = sy / n;
-	cxx = sxx - n * mx * mx;
-	cxy = sxy - n * mx * my;
 	if (cxx <= 0)
 		return -1;
 	slope = cxy / cxx;
@@ -125,23 +160,25 @@ int hcd_fit_solve(const struct hcd_fit *fit, struct hcd_fit_result *res)
 		return -1;
 
 	for (i = 0; i < fit->count; i++) {
-		const struct hcd_sample *s = &fit->samples[i];
+		const struct hcd_sample *s = hcd_fit_at(fit, i);
 		long double x = (long double)(s64)(s->tsc - o->tsc);
-		long double y = (long double)(s->ns - o->ns);
-		long double r = y - (my + slope * (x - mx));
+		long double y = hcd_fit_y(s, o, now);
+		long double r = y - (seg_my[seg_of[i]] + slope * (x - seg_mx[seg_of[i]]));
 		long double half = s->bracket * slope / 2;
 
 		ssr += r * r;
 		var_bracket += half * half;
 	}
-	var_bracket /= n;
-	var = fit->count > 2 ? ssr / (n - 2) : 0;
+	var_bracket /= fit->count;
+	/* one intercept per segment and the common slope */
+	var = fit->count > nseg + 1 ? ssr / (fit->count - nseg - 1) : 0;
 	if (var < var_bracket)
 		var = var_bracket;
 
 	res->ns_per_tick = slope;
 	res->slope_stderr = (double)(sqrtl(var / cxx) / slope);
-	res->residual_ns = (double)sqrtl(ssr / n);
+	res->residual_ns = (double)sqrtl(ssr / fit->count);
+	res->segments = nseg;
 	return 0;
 }
 

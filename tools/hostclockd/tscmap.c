@@ -9,8 +9,11 @@
 #include <dirent.h>
 #include <math.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "hcd.h"
 
@@ -131,21 +134,60 @@ static int hcd_read_number(const char *dir, const char *name, bool is_signed,
 	return errno || end == buf ? -1 : 0;
 }
 
+/* A descriptor of the process itself, which a reused PID does not fool. */
+int hcd_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Has the process behind @pidfd exited? (A pidfd polls readable then.) */
+static bool hcd_pid_gone(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return pidfd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+static int hcd_kvm_scan(const char *debugfs, pid_t pid, struct hcd_tscmap *map,
+			char *why, size_t why_len);
+
 /**
  * hcd_kvm_read() - the TSC mapping KVM gave a QEMU process's vCPUs
  * @debugfs: KVM's debugfs directory, normally /sys/kernel/debug/kvm
  * @pid: the QEMU process
+ * @pidfd: a pidfd of @pid taken when the agent started, or -1
  * @map: updated; its generation rises if the mapping changed
  * @why: on failure, what was wrong
  * @why_len: size of @why
  *
  * Every vCPU must have the same offset and ratio: a guest whose TSCs differ
- * between CPUs has no single counter to publish.
+ * between CPUs has no single counter to publish. The directory is found by
+ * PID, so it is read only while that very process still runs: alive after
+ * the read means alive during it, since a PID is reused only after an exit.
  *
- * Return: 0 or -1.
+ * Return: 0, -1, or HCD_KVM_GONE once the process has exited.
  */
-int hcd_kvm_read(const char *debugfs, pid_t pid, struct hcd_tscmap *map,
+int hcd_kvm_read(const char *debugfs, pid_t pid, int pidfd, struct hcd_tscmap *map,
 		 char *why, size_t why_len)
+{
+	struct hcd_tscmap fresh = *map;
+	int err;
+
+	if (hcd_pid_gone(pidfd))
+		goto gone;
+	err = hcd_kvm_scan(debugfs, pid, &fresh, why, why_len);
+	if (hcd_pid_gone(pidfd))
+		goto gone;
+	if (!err)
+		*map = fresh;
+	return err;
+gone:
+	hcd_why(why, why_len, "QEMU process %d has exited", (int)pid);
+	return HCD_KVM_GONE;
+}
+
+static int hcd_kvm_scan(const char *debugfs, pid_t pid, struct hcd_tscmap *map,
+			char *why, size_t why_len)
 {
 	char prefix[32], vmdir[400] = "", vcpu[700];
 	struct dirent *de;

@@ -5,14 +5,31 @@
  */
 #include "hcd.h"
 
-/* Every byte of the page except seq_count, from an encoded image. */
+typedef u64 __attribute__((may_alias)) hcd_word64;
+typedef u32 __attribute__((may_alias)) hcd_word32;
+
+_Static_assert(offsetof(struct vmclock_abi, seq_count) == 12 &&
+	       sizeof(struct vmclock_abi) % 8 == 0, "page 0 layout for word stores");
+
+/*
+ * Every byte of the page except seq_count, from an encoded image, as
+ * relaxed atomic stores. In the C memory model the fences around them
+ * order only atomic accesses: a plain memcpy() here could legally be moved
+ * across them, and a reader would then see an even seq_count with some
+ * fields of the next page.
+ */
 static void hcd_copy_fields(struct vmclock_abi *page, const struct vmclock_abi *img)
 {
-	const size_t seq = offsetof(struct vmclock_abi, seq_count);
-	const size_t after = seq + sizeof(page->seq_count);
+	const char *src = (const char *)img;
+	char *dst = (char *)page;
+	size_t off;
 
-	memcpy(page, img, seq);
-	memcpy((char *)page + after, (const char *)img + after, sizeof(*img) - after);
+	__atomic_store_n((hcd_word64 *)dst, *(const hcd_word64 *)src, __ATOMIC_RELAXED);
+	__atomic_store_n((hcd_word32 *)(dst + 8), *(const hcd_word32 *)(src + 8),
+			 __ATOMIC_RELAXED);
+	for (off = 16; off < sizeof(*img); off += 8)
+		__atomic_store_n((hcd_word64 *)(dst + off), *(const hcd_word64 *)(src + off),
+				 __ATOMIC_RELAXED);
 }
 
 static u32 hcd_seq_begin(__le32 *seq)
