@@ -104,7 +104,7 @@ scripts/agent-cpu.sh identity "$CPU_S" >"$out/cpu-identity.txt" 2>&1
 scripts/agent-cpu.sh pairing "$CPU_S" >"$out/cpu-pairing.txt" 2>&1
 steplat_dir=$(mktemp -d /tmp/hostclock-steplat.XXXXXX)
 build/tools/hostclockd --region "$steplat_dir/region" --tsc identity --foreground \
-	--log-level warning &
+	--enable-faults --log-level warning &
 agent=$!
 sleep 1.5
 build/bench/hc-steplat "$steplat_dir/region" build/tools/hostclockctl "$TRIES" \

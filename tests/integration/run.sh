@@ -98,14 +98,16 @@ start_host() {
 	mkdir -p "$dir"
 	head -c 8192 /dev/zero >"$dir/foreign"
 	host_dir=$dir
-	"$bin/hostclockd" --region "$dir/region" --foreground "$@" 2>"$dir/agent.log" &
+	# --enable-faults: the scenarios inject faults through hostclockctl
+	"$bin/hostclockd" --region "$dir/region" --foreground --enable-faults "$@" 2>"$dir/agent.log" &
 	host_pids+=($!)
 	# for host-ctl.sh's agent-kill and agent-start
 	echo $! >"$dir/region.pid"
-	printf '%s\n' --region "$dir/region" --foreground "$@" >"$dir/region.args"
+	printf '%s\n' --region "$dir/region" --foreground --enable-faults "$@" >"$dir/region.args"
 	ln -s agent.log "$dir/region.log"
 	if [ "$devices" = 2 ]; then
-		"$bin/hostclockd" --region "$dir/region2" --foreground "$@" 2>"$dir/agent2.log" &
+		"$bin/hostclockd" --region "$dir/region2" --foreground --enable-faults "$@" \
+			2>"$dir/agent2.log" &
 		host_pids+=($!)
 	fi
 	HOSTCLOCKCTL=$bin/hostclockctl HOSTCLOCKD=$bin/hostclockd \
