@@ -72,14 +72,20 @@ headers_kver() {
 	[ -n "$d" ] && basename "$d" | sed 's/^linux-headers-//'
 }
 
+# healthy: the chroot is usable as it is; else $why says what is wrong
 healthy() {
 	local kver
+	why="not made yet"
 	[ -f "$dir/.hostclock-stamp" ] || return 1
+	why="made from another recipe or mirror"
 	[ "$(sed -n 1p "$dir/.hostclock-stamp")" = "$recipe mirror=$mirror" ] || return 1
+	why="older than $max_age days"
 	[ -z "$(find "$dir/.hostclock-stamp" -mtime +"$max_age")" ] || return 1
+	why="no kernel headers or image"
 	kver=$(headers_kver) || return 1
 	[ -n "$kver" ] || return 1
 	ls "$dir"/var/cache/hostclock/guest-kernel/linux-image-"$kver"_*.deb >/dev/null 2>&1 || return 1
+	why="gcc, make, sparse or dkms does not run"
 	in_chroot /bin/sh -c 'gcc --version && make --version && sparse --version && dkms --version' \
 		>/dev/null 2>&1
 }
@@ -90,7 +96,7 @@ create() {
 	command -v debootstrap >/dev/null || die "debootstrap missing: run scripts/install-deps.sh chroots"
 	rm -rf "$tmp"
 	mkdir -p "$root_dir"
-	log "debootstrap from $mirror (a few minutes, once)"
+	log "making it ($why): debootstrap from $mirror, a few minutes"
 	debootstrap --variant=minbase --include=ca-certificates \
 		"$suite" "$tmp" "$mirror" >"$root_dir/$suite.debootstrap.log" 2>&1 ||
 		{ tail -n 20 "$root_dir/$suite.debootstrap.log" >&2; die "debootstrap failed"; }
