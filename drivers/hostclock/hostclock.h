@@ -11,6 +11,8 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/ptp_clock_kernel.h>
+#include <linux/ratelimit.h>
+#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/ktime.h>
 #include <linux/timekeeping.h>
@@ -35,6 +37,14 @@
  * @freq_changes: new pages whose period moved by more than freq_change_ppb
  * @time_steps: new pages whose time jumped by more than time_step_ns
  * @disruption_steps: CLOCK_REALTIME steps taken by step_on_disruption
+ * @rate_refused: new pages whose rate the clocksource refused, too far
+ *	from the guest's own TSC calibration (max_rate_offset_ppm)
+ * @rate_limited: new pages whose rate change the clocksource took only in
+ *	part (HOSTCLOCK_CS_RATE_STEP_PPM per page)
+ * @tsc_unstable_refusals: times refused because the kernel marked the TSC
+ *	unstable
+ * @uevents_deferred: uevents held back by the rate limit; the next one
+ *	carries the latest values
  */
 struct hostclock_counters {
 	u64 page_updates;
@@ -49,6 +59,10 @@ struct hostclock_counters {
 	u64 freq_changes;
 	u64 time_steps;
 	u64 disruption_steps;
+	u64 rate_refused;
+	u64 rate_limited;
+	u64 tsc_unstable_refusals;
+	u64 uevents_deferred;
 };
 
 /**
@@ -77,6 +91,10 @@ struct hostclock_counters {
  * @count: event counters
  * @drift: the drift sampler's statistics
  * @last_step: jiffies of the last step_on_disruption step
+ * @uevent_rs: the rate limit on uevents, against a host that flips a
+ *	marker at every poll (poller only)
+ * @uevent_pending: HOSTCLOCK_SAW_* events waiting for the rate limit
+ *	(poller only)
  * @ptp: the PTP clock, or NULL
  * @ptp_info: its operations
  * @sample: the drift sampler
@@ -85,7 +103,12 @@ struct hostclock_counters {
  * @misc_registered: @misc is registered
  * @wait: poll() waiters for a new page generation
  * @ref: the instance lives while open files of @misc hold it
- * @gone: the device went away; open files get -ENODEV
+ * @teardown: held for reading while a file uses the page (read(), a
+ *	fault of a mapping), for writing while @gone is set and mappings are
+ *	zapped; it also guards @files
+ * @files: open files of @misc (struct hostclock_file), whose mappings are
+ *	zapped when the device goes
+ * @gone: the device went away; open files get -ENODEV, mappings SIGBUS
  */
 struct hostclock_dev {
 	struct device *dev;
@@ -113,6 +136,8 @@ struct hostclock_dev {
 	struct hostclock_counters count;
 	struct hostclock_drift drift;
 	unsigned long last_step;
+	struct ratelimit_state uevent_rs;
+	unsigned int uevent_pending;
 
 	struct ptp_clock *ptp;
 	struct ptp_clock_info ptp_info;
@@ -122,8 +147,16 @@ struct hostclock_dev {
 	bool misc_registered;
 	wait_queue_head_t wait;
 	struct kref ref;
+	struct rw_semaphore teardown;
+	struct list_head files;
 	bool gone;
 };
+
+/* What a poll saw change, for the log and the uevents. */
+#define HOSTCLOCK_SAW_DISRUPTION	BIT(0)
+#define HOSTCLOCK_SAW_VM_GENERATION	BIT(1)
+#define HOSTCLOCK_SAW_UPDATE		BIT(2)
+#define HOSTCLOCK_SAW_STATUS		BIT(3)
 
 /* module parameters (hostclock_main.c, hostclock_sample.c) */
 extern unsigned int hostclock_poll_ms;
@@ -151,7 +184,8 @@ void hostclock_step_on_disruption(struct hostclock_dev *hc);
 /* hostclock_chardev.c: /dev/hostclockN, its sysfs files and uevents */
 int hostclock_chardev_register(struct hostclock_dev *hc);
 void hostclock_chardev_unregister(struct hostclock_dev *hc);
-void hostclock_uevent(struct hostclock_dev *hc, const char *event);
+void hostclock_chardev_gone(struct hostclock_dev *hc);
+void hostclock_uevents(struct hostclock_dev *hc, unsigned int saw);
 extern const struct attribute_group *hostclock_groups[];
 
 /* hostclock_pair.c: the guest side of the pairing mailbox */
@@ -160,7 +194,7 @@ void hostclock_pair_answer(struct hostclock_dev *hc);
 /* hostclock_cs.c: the clocksource */
 int hostclock_cs_init(void);
 void hostclock_cs_exit(void);
-void hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *clk);
+int hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *clk);
 void hostclock_cs_forget(struct hostclock_dev *hc);
 bool hostclock_cs_snapshot(clockid_t clock, struct system_time_snapshot *snap, u64 *tsc);
 u64 hostclock_cs_clamps(void);

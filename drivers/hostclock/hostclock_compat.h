@@ -124,6 +124,16 @@ static inline void hostclock_vm_flags_clear(struct vm_area_struct *vma, unsigned
 #endif
 }
 
+/* vm_flags_set() (6.3); before it, vm_flags was written directly. */
+static inline void hostclock_vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
+{
+#ifdef HOSTCLOCK_HAVE_VM_FLAGS_CLEAR
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
 /*
  * platform_driver's remove: void .remove (6.11), void .remove_new (6.3 and
  * 6.1.y), or an int .remove (5.10), which gets a wrapper from

@@ -9,20 +9,36 @@
  * from there running at the host's rate, so a host NTP slew or a migration
  * to a host with another TSC rate reaches the guest within a poll interval.
  * Host time steps never reach the line; absolute time goes through the PTP
- * clock. When the page goes bad the line keeps its last rate.
+ * clock. When the page goes bad the line keeps its last rate. The page's
+ * rate is taken only within max_rate_offset_ppm of the guest's own TSC
+ * calibration (tsc_khz), and at most HOSTCLOCK_CS_RATE_STEP_PPM of it per
+ * page: one bad page cannot set the speed of CLOCK_MONOTONIC.
  *
  * read() takes the line from a two-copy latch, so it never waits for the
- * (rare) writer and is safe from any context. It is registered with no
- * owner module: the kernel would otherwise pin the module while the
- * clocksource is current, and unloading must work then too;
- * clocksource_unregister() switches the kernel away first.
+ * (rare) writer and is safe from any context; the read path is notrace, as
+ * the tracing clocks read the clocksource.
+ *
+ * The clocksource is MUST_VERIFY: the kernel's watchdog checks it against
+ * another clocksource and never picks it as a watchdog, for it would watch
+ * the TSC it is derived from, and a host slew could then make the kernel
+ * mark the TSC unstable.
+ *
+ * Unload: the owner is this module, so the timekeeper pins the module
+ * while the clocksource is current, and rmmod fails (EBUSY) until another
+ * is selected. A task preempted inside read() can outlive the switch away
+ * and the RCU grace period of the unload; after unregistering, exit waits
+ * for every task to pass a voluntary context switch (RCU Tasks). A
+ * preemptible kernel without RCU Tasks cannot wait for that: there the
+ * module pins itself at the first registration, for good.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/clocksource.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/ktime.h>
+#include <linux/rcupdate.h>
 #include <linux/timekeeping.h>
 #include <asm/tsc.h>
 
@@ -34,6 +50,39 @@ static int hostclock_cs_rating = 100;
 module_param_named(rating, hostclock_cs_rating, int, 0444);
 MODULE_PARM_DESC(rating,
 		 "clocksource rating (default 100: never chosen over tsc by the kernel; above 400 it becomes current at once)");
+
+/*
+ * 500 ppm: the host's calibration of the guest TSC may differ from the
+ * guest's own by the two calibrations' errors (each tens of ppm at most on
+ * a refined or hypervisor-given tsc_khz) and the host clock's frequency
+ * correction, which NTP bounds at 500 ppm. It also keeps the line within
+ * the watchdog's margin against the TSC (about 800 ppm on 6.1 and 6.12).
+ */
+static unsigned int hostclock_cs_max_offset_ppm = 500;
+
+static int hostclock_cs_set_ppm(const char *val, const struct kernel_param *kp)
+{
+	unsigned int ppm;
+	int ret = kstrtouint(val, 0, &ppm);
+
+	if (ret)
+		return ret;
+	if (ppm > 100000)
+		return -ERANGE;
+	WRITE_ONCE(*(unsigned int *)kp->arg, ppm);
+	return 0;
+}
+
+static const struct kernel_param_ops hostclock_cs_ppm_ops = {
+	.set = hostclock_cs_set_ppm,
+	.get = param_get_uint,
+};
+module_param_cb(max_rate_offset_ppm, &hostclock_cs_ppm_ops, &hostclock_cs_max_offset_ppm, 0644);
+MODULE_PARM_DESC(max_rate_offset_ppm,
+		 "refuse a page rate further than this from the guest's TSC calibration, 0..100000, 0: no bound (default 500)");
+
+/* The most one page moves the line's rate, relative to the rate it had. */
+#define HOSTCLOCK_CS_RATE_STEP_PPM	100
 
 static bool hostclock_cs_force_guard;
 module_param_named(monotonic_guard, hostclock_cs_force_guard, bool, 0644);
@@ -57,7 +106,7 @@ static bool hostclock_cs_registered;
 static struct hostclock_dev *hostclock_cs_owner;
 static u32 hostclock_cs_fed_seq;
 
-static const struct hostclock_line *hostclock_cs_line(unsigned int seq)
+static notrace const struct hostclock_line *hostclock_cs_line(unsigned int seq)
 {
 	return &hostclock_latch.line[seq & 1];
 }
@@ -106,7 +155,7 @@ static void hostclock_cs_rebase(u64 mult)
 }
 
 /* The line's value now. */
-static u64 hostclock_cs_now(void)
+static notrace u64 hostclock_cs_now(void)
 {
 	const struct hostclock_line *line;
 	unsigned int seq;
@@ -123,7 +172,7 @@ static u64 hostclock_cs_now(void)
 	return ns;
 }
 
-static u64 hostclock_cs_read(struct clocksource *cs)
+static notrace u64 hostclock_cs_read(struct clocksource *cs)
 {
 	u64 ns = hostclock_cs_now();
 	bool clamped;
@@ -172,12 +221,29 @@ static struct clocksource hostclock_clocksource = {
 	.name		= "hostclock",
 	.read		= hostclock_cs_read,
 	.mask		= CLOCKSOURCE_MASK(64),
-	.flags		= CLOCK_SOURCE_IS_CONTINUOUS,
+	.flags		= CLOCK_SOURCE_IS_CONTINUOUS | CLOCK_SOURCE_MUST_VERIFY,
 	.enable		= hostclock_cs_enable,
 	.disable	= hostclock_cs_disable,
 	.suspend	= hostclock_cs_suspend,
 	.resume		= hostclock_cs_resume,
+	.owner		= THIS_MODULE,
 };
+
+/*
+ * A task preempted inside read() is not waited for by stop_machine or by
+ * the unload's RCU grace period; RCU Tasks waits for it. Without RCU Tasks
+ * a preemptible kernel gives no way to wait, and the module stays.
+ */
+static void hostclock_cs_pin_if_unsafe(void)
+{
+	static bool pinned;
+
+	if (!IS_ENABLED(CONFIG_PREEMPTION) || IS_ENABLED(CONFIG_TASKS_RCU) || pinned)
+		return;
+	__module_get(THIS_MODULE);
+	pinned = true;
+	pr_warn("preemptible kernel without RCU Tasks: a preempted clocksource reader cannot be waited for, so the module stays loaded until reboot\n");
+}
 
 /**
  * hostclock_cs_feed() - an instance has a usable page
@@ -186,18 +252,22 @@ static struct clocksource hostclock_clocksource = {
  *
  * The first instance to feed owns the clocksource; its first page
  * registers it, each later generation rebases the line onto the page's
- * period.
+ * period, within the bounds of hostclock_rate_bound().
+ *
+ * Return: HOSTCLOCK_RATE_OK, or HOSTCLOCK_RATE_REFUSED or _LIMITED for a
+ * new page of the owner whose rate was refused or taken in part.
  */
-void hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *clk)
+int hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *clk)
 {
 	u64 mult = hostclock_period_to_mult(clk->counter_period_frac_sec,
 					    clk->counter_period_shift);
+	u64 ref = hostclock_khz_to_mult(READ_ONCE(tsc_khz)), cur, use;
 	struct hostclock_line line;
-	int ret;
+	int ret, verdict = HOSTCLOCK_RATE_OK;
 
 	/* a validated period always gives a usable rate; be sure anyway */
 	if (!mult || mult == U64_MAX)
-		return;
+		return verdict;
 
 	mutex_lock(&hostclock_cs_mutex);
 	if (!hostclock_cs_owner) {
@@ -209,22 +279,32 @@ void hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *c
 		goto out;
 	hostclock_cs_fed_seq = clk->seq_count;
 
+	cur = hostclock_cs_registered ? hostclock_cs_line(READ_ONCE(hostclock_latch.seq))->mult : 0;
+	verdict = hostclock_rate_bound(mult, ref, cur, READ_ONCE(hostclock_cs_max_offset_ppm),
+				       HOSTCLOCK_CS_RATE_STEP_PPM, &use);
+	if (verdict == HOSTCLOCK_RATE_REFUSED)
+		goto out;
+
 	if (!hostclock_cs_registered) {
-		hostclock_line_start(&line, rdtsc_ordered(), ktime_get_raw_ns(), mult);
+		hostclock_line_start(&line, rdtsc_ordered(), ktime_get_raw_ns(), use);
 		hostclock_cs_publish(&line);
 		hostclock_clocksource.rating = hostclock_cs_rating;
 		ret = clocksource_register_hz(&hostclock_clocksource, NSEC_PER_SEC);
-		if (ret)
+		if (ret) {
 			dev_err(hc->dev, "clocksource registration failed: %d\n", ret);
-		else
-			hostclock_cs_registered = true;
+			goto out;
+		}
+		hostclock_cs_registered = true;
+		hostclock_cs_pin_if_unsafe();
+		pr_info("clocksource registered; while it is current, rmmod fails with EBUSY: select another first (echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource)\n");
 		goto out;
 	}
 
 	/* where the readers are now, continued at the new rate */
-	hostclock_cs_rebase(mult);
+	hostclock_cs_rebase(use);
 out:
 	mutex_unlock(&hostclock_cs_mutex);
+	return verdict;
 }
 
 /**
@@ -320,17 +400,38 @@ int hostclock_cs_init(void)
 	return 0;
 }
 
+/* How long exit waits between tries to unregister a clocksource in use. */
+#define HOSTCLOCK_CS_UNREGISTER_RETRY_MS	1000
+
+/**
+ * hostclock_cs_exit() - unregister the clocksource, if registered
+ *
+ * Called at module exit and on a failed init. The timekeeper pins the
+ * module while the clocksource is current, and the clocksource is never a
+ * watchdog, so clocksource_unregister() has nothing to refuse here; should
+ * it refuse all the same, freeing the module would leave the kernel
+ * calling freed code, and exit cannot fail: it waits, retrying, and says
+ * why. Then it waits out readers preempted inside read().
+ */
 void hostclock_cs_exit(void)
 {
+	unsigned int tries = 0;
 	int ret;
 
 	mutex_lock(&hostclock_cs_mutex);
 	if (hostclock_cs_registered) {
 		/* switches the kernel to another clocksource first */
-		ret = clocksource_unregister(&hostclock_clocksource);
-		if (ret)
-			pr_err("clocksource still in use (%d)\n", ret);
+		while ((ret = clocksource_unregister(&hostclock_clocksource))) {
+			if (!tries++)
+				pr_err("clocksource still in use (%d): cannot unload until the kernel lets it go; retrying\n",
+				       ret);
+			msleep(HOSTCLOCK_CS_UNREGISTER_RETRY_MS);
+		}
+		if (tries)
+			pr_info("clocksource unregistered after %u tries\n", tries + 1);
 		hostclock_cs_registered = false;
+		if (IS_ENABLED(CONFIG_TASKS_RCU))
+			synchronize_rcu_tasks();
 	}
 	hostclock_cs_owner = NULL;
 	mutex_unlock(&hostclock_cs_mutex);

@@ -14,6 +14,7 @@
 #include <linux/idr.h>
 #include <linux/jiffies.h>
 #include <linux/slab.h>
+#include <asm/tsc.h>
 
 #include "hostclock.h"
 
@@ -23,10 +24,15 @@ static DEFINE_IDA(hostclock_ida);
 #define HOSTCLOCK_INTERVAL_MIN_NS	(10 * NSEC_PER_MSEC)
 #define HOSTCLOCK_INTERVAL_MAX_NS	(60 * NSEC_PER_SEC)
 
-/* What a poll saw change, for the log and the uevents. */
-#define HOSTCLOCK_SAW_DISRUPTION	BIT(0)
-#define HOSTCLOCK_SAW_VM_GENERATION	BIT(1)
-#define HOSTCLOCK_SAW_UPDATE		BIT(2)
+/*
+ * uevents per instance: at most HOSTCLOCK_UEVENT_BURST in any
+ * HOSTCLOCK_UEVENT_INTERVAL. A host may flip a marker at every poll; each
+ * flip would run the udev rules (a "chronyc makestep" for a disruption).
+ * Held-back events go out, once, with the latest values, when the limit
+ * allows.
+ */
+#define HOSTCLOCK_UEVENT_BURST		20
+#define HOSTCLOCK_UEVENT_INTERVAL	(60 * HZ)
 
 /*
  * How long a page may go without a new generation before it is stale:
@@ -108,18 +114,35 @@ static void hostclock_count_changes(struct hostclock_dev *hc,
 		hc->count.time_steps++;
 }
 
+/* The clocksource's verdict on a page's rate: counted, and logged. */
+static void hostclock_rate_verdict(struct hostclock_dev *hc, int verdict)
+{
+	if (verdict == HOSTCLOCK_RATE_OK)
+		return;
+	spin_lock(&hc->lock);
+	if (verdict == HOSTCLOCK_RATE_REFUSED)
+		hc->count.rate_refused++;
+	else
+		hc->count.rate_limited++;
+	spin_unlock(&hc->lock);
+	if (verdict == HOSTCLOCK_RATE_REFUSED)
+		dev_warn_ratelimited(hc->dev,
+				     "%s: page rate refused: too far from the guest's TSC calibration\n",
+				     hc->name);
+}
+
 /* @announce: log a change of state (not on the first poll, which probe logs) */
 static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 {
 	struct hostclock_clock clk;
 	enum hostclock_state state, was;
 	unsigned int retries = 0, saw = 0;
-	bool fresh, feed = false;
+	bool fresh, stale, feed = false;
 	int err;
 
 	err = hostclock_read_page(hc, &clk, &retries);
 
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	hc->count.seq_retries += retries;
 	if (err == HOSTCLOCK_ERR_SEQ_TIMEOUT)
 		hc->count.read_timeouts++;
@@ -134,8 +157,8 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 	if (fresh)
 		saw |= hostclock_follow_markers(hc, &clk);
 
-	state = hostclock_state_of(err, clk.clock_status,
-				   time_after(jiffies, hc->last_change + hc->stale_after));
+	stale = time_after(jiffies, hc->last_change + hc->stale_after);
+	state = hostclock_state_of(err, clk.clock_status, stale, check_tsc_unstable());
 
 	if (state == HOSTCLOCK_STATE_INVALID && hc->state != HOSTCLOCK_STATE_INVALID)
 		hc->count.invalid_pages++;
@@ -144,24 +167,27 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 			hostclock_count_changes(hc, &hc->clk, &clk);
 		hc->clk = clk;
 		hc->have_clk = true;
-		feed = hostclock_state_usable(state);
+		/*
+		 * The clocksource takes only the page's rate, which holds for
+		 * every vCPU's TSC even when their offsets differ (its own
+		 * guard keeps it monotonic then): an unstable TSC does not stop
+		 * it, as it stops the PTP clock.
+		 */
+		feed = hostclock_state_usable(hostclock_state_of(err, clk.clock_status,
+								 stale, false));
 	}
 	was = hc->state;
 	hc->state = state;
 	hc->last_err = err;
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 
 	if (saw & HOSTCLOCK_SAW_UPDATE)
 		wake_up_interruptible(&hc->wait);
-	if (saw & HOSTCLOCK_SAW_DISRUPTION) {
+	if (saw & HOSTCLOCK_SAW_DISRUPTION)
 		dev_info_ratelimited(hc->dev, "%s: disruption: the guest's clock relation broke\n",
 				     hc->name);
-		hostclock_uevent(hc, "disruption");
-	}
-	if (saw & HOSTCLOCK_SAW_VM_GENERATION) {
+	if (saw & HOSTCLOCK_SAW_VM_GENERATION)
 		dev_info_ratelimited(hc->dev, "%s: VM generation changed\n", hc->name);
-		hostclock_uevent(hc, "vm_generation");
-	}
 	if (state != was && announce) {
 		if (state == HOSTCLOCK_STATE_INVALID)
 			dev_warn_ratelimited(hc->dev, "%s: page invalid (%s)\n",
@@ -169,10 +195,12 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 		else
 			dev_info_ratelimited(hc->dev, "%s: clock %s\n", hc->name,
 					     hostclock_state_name(state));
-		hostclock_uevent(hc, "status");
+		saw |= HOSTCLOCK_SAW_STATUS;
 	}
+	hostclock_uevents(hc, saw & (HOSTCLOCK_SAW_DISRUPTION | HOSTCLOCK_SAW_VM_GENERATION |
+				     HOSTCLOCK_SAW_STATUS));
 	if (feed)
-		hostclock_cs_feed(hc, &clk);
+		hostclock_rate_verdict(hc, hostclock_cs_feed(hc, &clk));
 	if (saw & HOSTCLOCK_SAW_DISRUPTION)
 		hostclock_step_on_disruption(hc);
 }
@@ -216,8 +244,9 @@ int hostclock_dev_snapshot(struct hostclock_dev *hc, struct hostclock_clock *clk
  *
  * Return: 0; -EAGAIN when the host kept the page busy beyond the retry
  * budget; -ENODATA when there is no usable clock (invalid, stale, no
- * counter, status unreliable, unknown or initializing) or the time cannot
- * be expressed in the timescale asked for.
+ * counter, status unreliable, unknown or initializing, or the kernel marked
+ * the TSC unstable) or the time cannot be expressed in the timescale asked
+ * for.
  */
 int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 			  struct timespec64 *ts)
@@ -233,12 +262,18 @@ int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 	if (err)
 		return -ENODATA;
 
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	state = hc->state;
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 	/* the poller judges staleness; the fresh page judges its status */
-	if (!hostclock_state_usable(hostclock_state_of(err, clk.clock_status,
-						       state == HOSTCLOCK_STATE_STALE)))
+	state = hostclock_state_of(err, clk.clock_status, state == HOSTCLOCK_STATE_STALE,
+				   check_tsc_unstable());
+	if (state == HOSTCLOCK_STATE_TSC_UNSTABLE) {
+		spin_lock(&hc->lock);
+		hc->count.tsc_unstable_refusals++;
+		spin_unlock(&hc->lock);
+	}
+	if (!hostclock_state_usable(state))
 		return -ENODATA;
 
 	err = hostclock_counter_to_timescale(&clk, tsc, timescale, &t);
@@ -305,6 +340,11 @@ struct hostclock_dev *hostclock_dev_create(struct device *dev,
 	hc->ext = ext;
 	spin_lock_init(&hc->lock);
 	init_waitqueue_head(&hc->wait);
+	init_rwsem(&hc->teardown);
+	INIT_LIST_HEAD(&hc->files);
+	ratelimit_state_init(&hc->uevent_rs, HOSTCLOCK_UEVENT_INTERVAL, HOSTCLOCK_UEVENT_BURST);
+	/* held-back events are counted, not reported as "callbacks suppressed" */
+	ratelimit_set_flags(&hc->uevent_rs, RATELIMIT_MSG_ON_RELEASE);
 	hc->state = HOSTCLOCK_STATE_UNKNOWN;
 	hc->last_change = jiffies;
 	hc->stale_after = hostclock_stale_after(hc);
@@ -340,9 +380,9 @@ err:
  * @hc: instance
  *
  * The PTP clock goes first, then the workers, then /dev/hostclockN (open
- * file descriptors then get -ENODEV), then the clocksource forgets the
- * instance; after this returns nothing touches the page. The memory goes
- * when the last open /dev/hostclockN is closed.
+ * file descriptors then get -ENODEV, mappings of the page SIGBUS), then the
+ * clocksource forgets the instance; after this returns nothing touches the
+ * page. The memory goes when the last open /dev/hostclockN is closed.
  */
 void hostclock_dev_destroy(struct hostclock_dev *hc)
 {
@@ -352,9 +392,7 @@ void hostclock_dev_destroy(struct hostclock_dev *hc)
 	cancel_delayed_work_sync(&hc->poll);
 	hostclock_chardev_unregister(hc);
 	hostclock_cs_forget(hc);
-	spin_lock_bh(&hc->lock);
-	hc->gone = true;
-	spin_unlock_bh(&hc->lock);
+	hostclock_chardev_gone(hc);
 	wake_up_interruptible(&hc->wait);
 	hostclock_dev_put(hc);
 }

@@ -80,13 +80,18 @@ static int __init hostclock_init(void)
 		return ret;
 	ret = hostclock_pci_register();
 	if (ret)
-		return ret;
+		goto err_cs;
 	ret = hostclock_acpi_register();
-	if (ret) {
-		hostclock_pci_unregister();
-		return ret;
-	}
+	if (ret)
+		goto err_pci;
 	return 0;
+
+err_pci:
+	hostclock_pci_unregister();
+err_cs:
+	/* a PCI probe may have registered the clocksource, even made it current */
+	hostclock_cs_exit();
+	return ret;
 }
 
 static void __exit hostclock_exit(void)

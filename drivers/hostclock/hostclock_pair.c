@@ -31,7 +31,7 @@ static u64 hostclock_pair_start(struct hostclock_mailbox *mb, u32 n)
 	u64 t1 = rdtsc_ordered();
 
 	WRITE_ONCE(mb->guest_t1, cpu_to_le64(t1));
-	smp_wmb();	/* t1 is visible before guest_seq says it is there */
+	virt_wmb();	/* t1 is visible before guest_seq says it is there */
 	WRITE_ONCE(mb->guest_seq, cpu_to_le32(n));
 	return t1;
 }
@@ -41,10 +41,10 @@ static u64 hostclock_pair_finish(struct hostclock_mailbox *mb, u32 n, u64 t1)
 {
 	u64 t3;
 
-	smp_rmb();	/* host_seq was seen before t3 is taken */
+	virt_rmb();	/* host_seq was seen before t3 is taken */
 	t3 = rdtsc_ordered();
 	WRITE_ONCE(mb->guest_t3, cpu_to_le64(t3));
-	smp_wmb();	/* t3 is visible before guest_done vouches for it */
+	virt_wmb();	/* t3 is visible before guest_done vouches for it */
 	WRITE_ONCE(mb->guest_done, cpu_to_le32(n));
 	return t3 - t1;
 }
@@ -121,10 +121,10 @@ void hostclock_pair_answer(struct hostclock_dev *hc)
 		best = min(best, rtt);
 	}
 out:
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	hc->count.pair_bursts++;
 	hc->count.pair_timeouts += timeouts;
 	if (best != U64_MAX)
 		hc->pair_rtt = best;
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 }

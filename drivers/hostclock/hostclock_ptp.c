@@ -61,9 +61,9 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 	int ret;
 
 	if (!hostclock_cs_snapshot(hostclock_xtstamp_clockid(xt), &snap, &tsc)) {
-		spin_lock_bh(&hc->lock);
+		spin_lock(&hc->lock);
 		hc->count.crosststamp_failures++;
-		spin_unlock_bh(&hc->lock);
+		spin_unlock(&hc->lock);
 		return -EOPNOTSUPP;
 	}
 	ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, &ts);

@@ -74,11 +74,11 @@ static void hostclock_sample_work(struct work_struct *work)
 	hostclock_sample_pair(&tsc, &real);
 	if (hostclock_dev_time_at(hc, tsc, HOSTCLOCK_TS_UTC, &host))
 		goto again;	/* no usable clock: no sample */
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	hostclock_drift_add(&hc->drift, ktime_get_ns(),
 			    timespec64_to_ns(&host) - ktime_to_ns(real),
 			    READ_ONCE(hostclock_threshold_ns));
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 again:
 	schedule_delayed_work(&hc->sample, msecs_to_jiffies(ms ?: 1000));
 }
@@ -119,12 +119,12 @@ void hostclock_step_on_disruption(struct hostclock_dev *hc)
 
 	if (!READ_ONCE(hostclock_step_enabled))
 		return;
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	clk = hc->clk;
 	go = hc->have_clk && hc->state == HOSTCLOCK_STATE_SYNCHRONIZED &&
 	     (!hc->last_step ||
 	      time_after(jiffies, hc->last_step + HOSTCLOCK_STEP_RATELIMIT_S * HZ));
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 	if (!go)
 		return;
 	hostclock_counter_error(&clk, rdtsc_ordered(), &err);
@@ -143,10 +143,10 @@ void hostclock_step_on_disruption(struct hostclock_dev *hc)
 		dev_warn_ratelimited(hc->dev, "%s: disruption: step failed: %d\n", hc->name, ret);
 		return;
 	}
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	hc->count.disruption_steps++;
 	hc->last_step = jiffies;
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 	dev_info(hc->dev, "%s: disruption: stepped CLOCK_REALTIME by %lld ns to the host's time\n",
 		 hc->name, timespec64_to_ns(&host) - ktime_to_ns(before));
 }

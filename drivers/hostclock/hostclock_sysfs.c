@@ -26,9 +26,9 @@ static ssize_t status_show(struct device *dev, struct device_attribute *attr, ch
 	struct hostclock_dev *hc = hostclock_of(dev);
 	enum hostclock_state state;
 
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	state = hc->state;
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 	return sysfs_emit(buf, "%s\n", hostclock_state_name(state));
 }
 static DEVICE_ATTR_RO(status);
@@ -39,9 +39,9 @@ static ssize_t error_show(struct device *dev, struct device_attribute *attr, cha
 	struct hostclock_dev *hc = hostclock_of(dev);
 	int err;
 
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	err = hc->state == HOSTCLOCK_STATE_INVALID ? hc->last_err : HOSTCLOCK_OK;
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 	return sysfs_emit(buf, "%s\n", err ? hostclock_err_name(err) : "none");
 }
 static DEVICE_ATTR_RO(error);
@@ -62,9 +62,9 @@ static ssize_t hostclock_drift_show(struct device *dev, char *buf,
 	d = kmalloc(sizeof(*d), GFP_KERNEL);
 	if (!d)
 		return -ENOMEM;
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	*d = hc->drift;
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 	hostclock_drift_stats(d, &st);
 	switch (field) {
 	case HC_OFFSET:
@@ -109,7 +109,10 @@ HOSTCLOCK_DRIFT_ATTR(drift_ppb, HC_DRIFT);
 HOSTCLOCK_DRIFT_ATTR(samples, HC_SAMPLES);
 HOSTCLOCK_DRIFT_ATTR(offset_threshold_exceeded, HC_EXCEEDED);
 
-/* The host's error bounds grown to now; -1 when the page gives none. */
+/*
+ * The host's error bounds grown to now; -1 when the page gives none, or
+ * while no time is served (the last valid page's bounds no longer hold).
+ */
 static ssize_t hostclock_error_show(struct device *dev, char *buf, bool max)
 {
 	struct hostclock_dev *hc = hostclock_of(dev);
@@ -117,10 +120,10 @@ static ssize_t hostclock_error_show(struct device *dev, char *buf, bool max)
 	struct hostclock_clock clk;
 	bool have;
 
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	clk = hc->clk;
-	have = hc->have_clk;
-	spin_unlock_bh(&hc->lock);
+	have = hc->have_clk && hostclock_state_usable(hc->state);
+	spin_unlock(&hc->lock);
 	if (have)
 		hostclock_counter_error(&clk, rdtsc_ordered(), &err);
 	if (max)
@@ -152,9 +155,9 @@ static ssize_t _name##_show(struct device *dev, struct device_attribute *attr,	\
 	struct hostclock_dev *hc = hostclock_of(dev);				\
 	u64 v;									\
 										\
-	spin_lock_bh(&hc->lock);						\
+	spin_lock(&hc->lock);						\
 	v = (_expr);								\
-	spin_unlock_bh(&hc->lock);						\
+	spin_unlock(&hc->lock);						\
 	return sysfs_emit(buf, "%llu\n", v);					\
 }										\
 static DEVICE_ATTR_RO(_name)
@@ -169,6 +172,10 @@ HOSTCLOCK_U64_ATTR(read_timeouts, hc->count.read_timeouts);
 HOSTCLOCK_U64_ATTR(invalid_pages, hc->count.invalid_pages);
 HOSTCLOCK_U64_ATTR(crosststamp_failures, hc->count.crosststamp_failures);
 HOSTCLOCK_U64_ATTR(disruption_steps, hc->count.disruption_steps);
+HOSTCLOCK_U64_ATTR(rate_refused, hc->count.rate_refused);
+HOSTCLOCK_U64_ATTR(rate_limited, hc->count.rate_limited);
+HOSTCLOCK_U64_ATTR(tsc_unstable_refusals, hc->count.tsc_unstable_refusals);
+HOSTCLOCK_U64_ATTR(uevents_deferred, hc->count.uevents_deferred);
 HOSTCLOCK_U64_ATTR(pair_bursts, hc->count.pair_bursts);
 HOSTCLOCK_U64_ATTR(pair_timeouts, hc->count.pair_timeouts);
 HOSTCLOCK_U64_ATTR(pair_rtt_ticks, hc->pair_rtt);
@@ -193,9 +200,9 @@ static ssize_t reset_stats_store(struct device *dev, struct device_attribute *at
 
 	if (kstrtobool(buf, &yes) || !yes)
 		return -EINVAL;
-	spin_lock_bh(&hc->lock);
+	spin_lock(&hc->lock);
 	hostclock_drift_reset(&hc->drift);
-	spin_unlock_bh(&hc->lock);
+	spin_unlock(&hc->lock);
 	return len;
 }
 static DEVICE_ATTR_WO(reset_stats);
@@ -223,6 +230,10 @@ static struct attribute *hostclock_attrs[] = {
 	&dev_attr_monotonic_clamps.attr,
 	&dev_attr_crosststamp_failures.attr,
 	&dev_attr_disruption_steps.attr,
+	&dev_attr_rate_refused.attr,
+	&dev_attr_rate_limited.attr,
+	&dev_attr_tsc_unstable_refusals.attr,
+	&dev_attr_uevents_deferred.attr,
 	&dev_attr_pair_bursts.attr,
 	&dev_attr_pair_timeouts.attr,
 	&dev_attr_pair_rtt_ticks.attr,

@@ -67,6 +67,18 @@ typedef __s64 s64;
 #define smp_rmb()	__atomic_thread_fence(__ATOMIC_ACQUIRE)
 /* smp_wmb: stores before it are visible before stores after it */
 #define smp_wmb()	__atomic_thread_fence(__ATOMIC_RELEASE)
+/*
+ * virt_rmb/virt_wmb order accesses against another agent (the host)
+ * sharing the memory; the kernel keeps them even in a UP build, and this
+ * mapping has no UP variant.
+ */
+/* virt_rmb: as smp_rmb, against the host */
+#define virt_rmb()	smp_rmb()
+/* virt_wmb: as smp_wmb, against the host */
+#define virt_wmb()	smp_wmb()
+
+/* The kernel's function attribute for code ftrace must not instrument. */
+#define notrace		__attribute__((__no_instrument_function__))
 
 /* hostclock reads the x86 TSC; its userspace builds are x86 only. */
 #define cpu_relax()	__builtin_ia32_pause()

@@ -6,7 +6,8 @@
  * Pure functions on plain memory, no locking and no allocation: the same
  * code runs in the guest module, in hostclockd and in the userspace tests.
  * The page comes from the host and is untrusted; nothing here loops without
- * a bound, divides by page data or shifts by page data unchecked.
+ * a bound set by the guest (the retry budget; the monotonic guard's other
+ * readers), divides by page data or shifts by page data unchecked.
  */
 #ifndef _HOSTCLOCK_CORE_H
 #define _HOSTCLOCK_CORE_H
@@ -167,6 +168,21 @@ void hostclock_line_rebase(struct hostclock_line *line, u64 tsc, u64 mult);
 bool hostclock_line_tsc_at(const struct hostclock_line *line, u64 ns, u64 *tsc);
 u64 hostclock_monotonic_guard(u64 *last, u64 ns, bool *clamped);
 
+/* What hostclock_rate_bound() made of a page's rate. */
+enum hostclock_rate_verdict {
+	HOSTCLOCK_RATE_OK,
+	HOSTCLOCK_RATE_LIMITED,		/* moved toward it by the step limit */
+	HOSTCLOCK_RATE_REFUSED,		/* too far from the guest's calibration */
+};
+
+/* Largest tolerance and step hostclock_rate_bound() applies: 10^6 - 1 ppm. */
+#define HOSTCLOCK_RATE_PPM_MAX		999999
+
+u64 hostclock_khz_to_mult(u64 khz);
+s64 hostclock_rate_ppb(u64 rate, u64 ref);
+int hostclock_rate_bound(u64 want, u64 ref, u64 cur, u32 tolerance_ppm,
+			 u32 step_ppm, u64 *use);
+
 /*
  * What a driver instance can say about its clock. The names (for logs and
  * sysfs) come from hostclock_state_name().
@@ -180,11 +196,13 @@ enum hostclock_state {
 	HOSTCLOCK_STATE_NO_CLOCK,	/* a valid page without a counter */
 	HOSTCLOCK_STATE_INVALID,	/* validation failed */
 	HOSTCLOCK_STATE_STALE,		/* the agent stopped updating */
+	HOSTCLOCK_STATE_TSC_UNSTABLE,	/* the guest does not trust its TSC */
 	HOSTCLOCK_STATE_COUNT
 };
 
 const char *hostclock_state_name(enum hostclock_state state);
-enum hostclock_state hostclock_state_of(int err, u8 clock_status, bool stale);
+enum hostclock_state hostclock_state_of(int err, u8 clock_status, bool stale,
+					bool tsc_unstable);
 bool hostclock_state_usable(enum hostclock_state state);
 bool hostclock_snapshot_tsc(const struct hostclock_line *line, u64 cycles,
 			    u64 tsc_lo, u64 tsc_hi, u64 *tsc);

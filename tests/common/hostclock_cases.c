@@ -307,30 +307,45 @@ bool hc_check_leap(const struct hc_leap_vector *v, char *msg)
 #define HC_ST(x)	VMCLOCK_STATUS_##x
 
 const struct hc_state_vector hc_state_vectors[] = {
-	{ "synchronized", 0, HC_ST(SYNCHRONIZED), false, HC_S(SYNCHRONIZED), true },
-	{ "freerunning", 0, HC_ST(FREERUNNING), false, HC_S(FREERUNNING), true },
-	{ "unreliable", 0, HC_ST(UNRELIABLE), false, HC_S(UNRELIABLE), false },
-	{ "unknown", 0, HC_ST(UNKNOWN), false, HC_S(UNKNOWN), false },
-	{ "status out of range", 0, 77, false, HC_S(UNKNOWN), false },
-	{ "stale beats synchronized", 0, HC_ST(SYNCHRONIZED), true, HC_S(STALE), false },
+	{ "synchronized", 0, HC_ST(SYNCHRONIZED), false, HC_S(SYNCHRONIZED), true, false },
+	{ "freerunning", 0, HC_ST(FREERUNNING), false, HC_S(FREERUNNING), true, false },
+	{ "unreliable", 0, HC_ST(UNRELIABLE), false, HC_S(UNRELIABLE), false, false },
+	{ "unknown", 0, HC_ST(UNKNOWN), false, HC_S(UNKNOWN), false, false },
+	{ "status out of range", 0, 77, false, HC_S(UNKNOWN), false, false },
+	{ "stale beats synchronized", 0, HC_ST(SYNCHRONIZED), true, HC_S(STALE), false, false },
 	{ "no counter, initializing", HOSTCLOCK_ERR_NO_COUNTER, HC_ST(INITIALIZING), false,
-	  HC_S(INITIALIZING), false },
+	  HC_S(INITIALIZING), false, false },
 	{ "no counter, synchronized", HOSTCLOCK_ERR_NO_COUNTER, HC_ST(SYNCHRONIZED), false,
-	  HC_S(NO_CLOCK), false },
+	  HC_S(NO_CLOCK), false, false },
 	{ "no counter, stale too", HOSTCLOCK_ERR_NO_COUNTER, HC_ST(UNKNOWN), true,
-	  HC_S(NO_CLOCK), false },
-	{ "bad magic", HOSTCLOCK_ERR_BAD_MAGIC, HC_ST(SYNCHRONIZED), false, HC_S(INVALID), false },
+	  HC_S(NO_CLOCK), false, false },
+	{ "bad magic", HOSTCLOCK_ERR_BAD_MAGIC, HC_ST(SYNCHRONIZED), false, HC_S(INVALID),
+	  false, false },
 	{ "seq stuck odd", HOSTCLOCK_ERR_SEQ_TIMEOUT, HC_ST(SYNCHRONIZED), false,
-	  HC_S(INVALID), false },
+	  HC_S(INVALID), false, false },
 	{ "zero period", HOSTCLOCK_ERR_ZERO_PERIOD, HC_ST(SYNCHRONIZED), true,
-	  HC_S(INVALID), false },
+	  HC_S(INVALID), false, false },
+	{ "synchronized, TSC unstable", 0, HC_ST(SYNCHRONIZED), false,
+	  HC_S(TSC_UNSTABLE), false, true },
+	{ "freerunning, TSC unstable", 0, HC_ST(FREERUNNING), false,
+	  HC_S(TSC_UNSTABLE), false, true },
+	{ "unreliable beats TSC unstable", 0, HC_ST(UNRELIABLE), false,
+	  HC_S(UNRELIABLE), false, true },
+	{ "initializing beats TSC unstable", 0, HC_ST(INITIALIZING), false,
+	  HC_S(INITIALIZING), false, true },
+	{ "stale beats TSC unstable", 0, HC_ST(SYNCHRONIZED), true, HC_S(STALE), false, true },
+	{ "invalid beats TSC unstable", HOSTCLOCK_ERR_BAD_MAGIC, HC_ST(SYNCHRONIZED), false,
+	  HC_S(INVALID), false, true },
+	{ "no counter beats TSC unstable", HOSTCLOCK_ERR_NO_COUNTER, HC_ST(SYNCHRONIZED),
+	  false, HC_S(NO_CLOCK), false, true },
 };
 
 const unsigned int hc_state_vector_count = ARRAY_SIZE(hc_state_vectors);
 
 bool hc_check_state(const struct hc_state_vector *v, char *msg)
 {
-	enum hostclock_state got = hostclock_state_of(v->err, v->status, v->stale);
+	enum hostclock_state got = hostclock_state_of(v->err, v->status, v->stale,
+						      v->tsc_unstable);
 
 	if (got != v->state || hostclock_state_usable(got) != v->usable)
 		return hc_fail(msg, "expected %s (usable %d), got %s (usable %d)",
@@ -533,6 +548,145 @@ bool hc_check_change(const struct hc_change_vector *v, char *msg)
 	got = hostclock_page_changes(&old, &new, 1000, 100000);
 	if (got != v->expect)
 		return hc_fail(msg, "changes %#x, expected %#x", got, v->expect);
+	return true;
+}
+
+/*
+ * Rates as ppm from a reference chosen so that one ppm of it is a whole
+ * number of line units (2^20), which makes every expected value exact.
+ */
+#define HC_RATE_REF	(1000000ULL << 20)
+#define HC_RATE_PPM	BIT_ULL(20)
+#define HC_RN		HC_RATE_NONE
+#define HC_R(x)		HOSTCLOCK_RATE_##x
+
+const struct hc_rate_vector hc_rate_vectors[] = {
+	{ "first page at the calibration", 0, false, HC_RN, 500, 100, HC_R(OK), 0 },
+	{ "first page 500 ppm fast: at the bound", 500, false, HC_RN, 500, 100, HC_R(OK), 500 },
+	{ "first page 501 ppm fast: refused", 501, false, HC_RN, 500, 100, HC_R(REFUSED), HC_RN },
+	{ "first page 501 ppm slow: refused", -501, false, HC_RN, 500, 100, HC_R(REFUSED),
+	  HC_RN },
+	{ "first page: no step limit before a rate", 400, false, HC_RN, 500, 100, HC_R(OK), 400 },
+	{ "refused: the line keeps its rate", 600, false, 10, 500, 100, HC_R(REFUSED), 10 },
+	{ "a host twice as fast: refused", 1000000, false, 0, 500, 100, HC_R(REFUSED), 0 },
+	{ "no calibration: refused", 0, true, HC_RN, 500, 100, HC_R(REFUSED), HC_RN },
+	{ "no bound, no calibration", 3000, true, HC_RN, 0, 100, HC_R(OK), 3000 },
+	{ "no bound: far off taken", 300000, false, HC_RN, 0, 0, HC_R(OK), 300000 },
+	{ "step of exactly the limit", 100, false, 0, 500, 100, HC_R(OK), 100 },
+	{ "step beyond the limit, up", 400, false, 0, 500, 100, HC_R(LIMITED), 100 },
+	{ "step beyond the limit, down", -400, false, 0, 500, 100, HC_R(LIMITED), -100 },
+	{ "no step limit", 400, false, 0, 500, 0, HC_R(OK), 400 },
+	{ "limited from off the bound toward it", 0, false, 700, 500, 100, HC_R(LIMITED),
+	  700 - 100 },
+	{ "tolerance beyond 10^6 ppm is capped", 2000000, false, 0, 4000000, 0, HC_R(REFUSED), 0 },
+};
+
+const unsigned int hc_rate_vector_count = ARRAY_SIZE(hc_rate_vectors);
+
+static u64 hc_rate_of(s64 ppm)
+{
+	return HC_RATE_REF + (u64)ppm * HC_RATE_PPM;
+}
+
+bool hc_check_rate(const struct hc_rate_vector *v, char *msg)
+{
+	u64 cur = v->cur_ppm == HC_RN ? 0 : hc_rate_of(v->cur_ppm);
+	u64 want_use = v->use_ppm == HC_RN ? 0 : hc_rate_of(v->use_ppm);
+	u64 use = 12345, step;
+	int got;
+
+	/*
+	 * A limited step is step_ppm of the current rate, rounded down: from
+	 * the reference that is use_ppm exactly; from elsewhere a little more.
+	 */
+	if (v->expect == HOSTCLOCK_RATE_LIMITED) {
+		step = hostclock_div128((__uint128_t)cur * v->step_ppm, 1000000);
+		want_use = v->want_ppm > v->cur_ppm ? cur + step : cur - step;
+	}
+	got = hostclock_rate_bound(hc_rate_of(v->want_ppm), v->no_ref ? 0 : HC_RATE_REF, cur,
+				   v->tolerance_ppm, v->step_ppm, &use);
+	if (got != v->expect || use != want_use ||
+	    (want_use && hostclock_rate_ppb(use, hc_rate_of(v->use_ppm)) / 1000))
+		return hc_fail(msg, "verdict %d rate %llu, expected %d rate %llu", got,
+			       (unsigned long long)use, v->expect,
+			       (unsigned long long)want_use);
+	return true;
+}
+
+/* The guest's calibration as a rate, and rates as ppb. */
+bool hc_check_rate_units(char *msg)
+{
+	/* 1 GHz: exactly 1 ns per tick */
+	if (hostclock_khz_to_mult(1000000) != BIT_ULL(HOSTCLOCK_LINE_FRAC_BITS))
+		return hc_fail(msg, "1 GHz: %llu",
+			       (unsigned long long)hostclock_khz_to_mult(1000000));
+	/* a page's period for 2^32 Hz (4294967.296 kHz): the same rate within rounding */
+	if (hostclock_khz_to_mult(4294967) - hostclock_period_to_mult(1ULL << 32, 0) >
+	    hostclock_period_to_mult(1ULL << 32, 0) / 10000000)
+		return hc_fail(msg, "4294967 kHz against a 2^32 Hz page: %llu, %llu",
+			       (unsigned long long)hostclock_khz_to_mult(4294967),
+			       (unsigned long long)hostclock_period_to_mult(1ULL << 32, 0));
+	if (hostclock_khz_to_mult(1047) || !hostclock_khz_to_mult(1048) ||
+	    !hostclock_khz_to_mult(68719476) || hostclock_khz_to_mult(68719477) ||
+	    hostclock_khz_to_mult(0))
+		return hc_fail(msg, "the accepted frequency range is wrong");
+	if (hostclock_rate_ppb(hc_rate_of(123), HC_RATE_REF) != 123000 ||
+	    hostclock_rate_ppb(hc_rate_of(-5), HC_RATE_REF) != -5000 ||
+	    hostclock_rate_ppb(HC_RATE_REF, HC_RATE_REF) != 0 ||
+	    hostclock_rate_ppb(U64_MAX, 1) != S64_MAX || hostclock_rate_ppb(5, 0) != S64_MAX)
+		return hc_fail(msg, "rate_ppb: %lld %lld",
+			       (long long)hostclock_rate_ppb(hc_rate_of(123), HC_RATE_REF),
+			       (long long)hostclock_rate_ppb(hc_rate_of(-5), HC_RATE_REF));
+	return true;
+}
+
+/*
+ * Random rates, calibrations and limits: the rate taken is never further
+ * from the calibration than the tolerance (unless the line already was),
+ * never moves further than the step from the current one, and moves all
+ * the way when it may.
+ */
+bool hc_check_rate_random(u64 seed, unsigned int n, char *msg)
+{
+	u64 rng = seed | 1;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u64 ref = (hc_rand(&rng) >> 1) | (1ULL << 40);
+		u64 want = ref + (hc_rand(&rng) >> (24 + hc_rand(&rng) % 40)) *
+			   ((hc_rand(&rng) & 1) ? 1 : -1);
+		u64 cur = (hc_rand(&rng) & 3) ? ref + (hc_rand(&rng) >> 44) : 0;
+		u32 tol = hc_rand(&rng) % 2000, step = hc_rand(&rng) % 300;
+		__int128 moved, dref, dcur;
+		bool refuse, refused, up, went_up;
+		u64 use;
+		int got;
+
+		got = hostclock_rate_bound(want, ref, cur, tol, step, &use);
+		dref = (__int128)want - (__int128)ref;
+		dcur = (__int128)use - (__int128)cur;
+		moved = dcur < 0 ? -dcur : dcur;
+		if (dref < 0)
+			dref = -dref;
+		refuse = tol && dref * 1000000 > (__int128)tol * ref;
+		refused = got == HOSTCLOCK_RATE_REFUSED;
+		up = want > cur;
+		went_up = use > cur;
+		if (refuse != refused || (refused && use != cur))
+			return hc_fail(msg, "seed %llu #%u: verdict %d, %lld ppb off, tolerance %u",
+				       (unsigned long long)seed, i, got,
+				       (long long)hostclock_rate_ppb(want, ref), tol);
+		if (got == HOSTCLOCK_RATE_OK && use != want)
+			return hc_fail(msg, "seed %llu #%u: ok but not the page's rate",
+				       (unsigned long long)seed, i);
+		if (got == HOSTCLOCK_RATE_LIMITED &&
+		    (!cur || !step || moved * 1000000 > (__int128)step * cur ||
+		     (moved + 1) * 1000000 <= (__int128)step * cur ||
+		     up != went_up))
+			return hc_fail(msg, "seed %llu #%u: limited %llu -> %llu for %llu, step %u",
+				       (unsigned long long)seed, i, (unsigned long long)cur,
+				       (unsigned long long)use, (unsigned long long)want, step);
+	}
 	return true;
 }
 

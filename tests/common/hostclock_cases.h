@@ -108,6 +108,7 @@ struct hc_state_vector {
 	bool stale;
 	enum hostclock_state state;
 	bool usable;
+	bool tsc_unstable;
 };
 
 extern const struct hc_state_vector hc_state_vectors[];
@@ -128,6 +129,26 @@ struct hc_change_vector {
 extern const struct hc_change_vector hc_change_vectors[];
 extern const unsigned int hc_change_vector_count;
 bool hc_check_change(const struct hc_change_vector *v, char *msg);
+
+/* The clocksource's bound on a page's rate (hostclock_rate_bound()). */
+struct hc_rate_vector {
+	const char *name;
+	s64 want_ppm;		/* the page's rate, ppm from the reference */
+	bool no_ref;		/* the guest has no calibration */
+	s64 cur_ppm;		/* the line's rate; HC_RATE_NONE before the first */
+	u32 tolerance_ppm;
+	u32 step_ppm;
+	int expect;		/* HOSTCLOCK_RATE_* */
+	s64 use_ppm;		/* HC_RATE_NONE: no rate */
+};
+
+#define HC_RATE_NONE	S64_MAX
+
+extern const struct hc_rate_vector hc_rate_vectors[];
+extern const unsigned int hc_rate_vector_count;
+bool hc_check_rate(const struct hc_rate_vector *v, char *msg);
+bool hc_check_rate_units(char *msg);
+bool hc_check_rate_random(u64 seed, unsigned int n, char *msg);
 
 bool hc_check_err_names(char *msg);
 bool hc_check_snapshot_roundtrip(char *msg);

@@ -195,6 +195,22 @@ bool hc_ref_line_ns(const struct hc_mp *acc, u64 *ns)
 	return hc_mp_to_u64(&t, ns);
 }
 
+bool hc_ref_error_growth(u64 ticks, u64 rate, u8 shift, u64 *ns)
+{
+	struct hc_mp n;
+	bool lost;
+	u64 v;
+
+	hc_mp_set(&n, ticks);
+	hc_mp_mul_u64(&n, rate);
+	hc_mp_mul_u64(&n, 1000000000ULL);
+	lost = hc_mp_shr(&n, 64 + shift);
+	if (!hc_mp_to_u64(&n, &v) || (lost && v == U64_MAX))
+		return false;
+	*ns = v + lost;
+	return true;
+}
+
 u64 hc_rand(u64 *state)
 {
 	u64 x = *state;

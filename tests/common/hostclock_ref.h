@@ -38,6 +38,13 @@ void hc_ref_line_add(struct hc_mp *acc, u64 ticks, u64 period, u8 shift);
 /* floor(@acc) in ns; false if it does not fit 64 bits. */
 bool hc_ref_line_ns(const struct hc_mp *acc, u64 *ns);
 
+/*
+ * How far an error rate of @rate (2^-(64 + @shift) s per tick) carries over
+ * @ticks ticks: the exact value rounded up to the nanosecond. False when it
+ * does not fit 64 bits.
+ */
+bool hc_ref_error_growth(u64 ticks, u64 rate, u8 shift, u64 *ns);
+
 /* xorshift64*, deterministic for a seed */
 u64 hc_rand(u64 *state);
 

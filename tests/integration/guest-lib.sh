@@ -87,7 +87,10 @@ wait_readable() {
 }
 
 # make_current: the clocksource registers at the poll after pairing, a
-# little after the PTP clock reads: wait for it, then select it
+# little after the PTP clock reads: wait for it, then select it. It is
+# MUST_VERIFY: in high-resolution mode the kernel defers the switch until
+# its watchdog has checked it (one to two 0.5 s rounds), so wait for that
+# too (up to 10 s).
 make_current() {
 	i=0
 	until grep -qw hostclock "$cs/available_clocksource" || [ $i -ge 50 ]; do
@@ -95,4 +98,34 @@ make_current() {
 		i=$((i + 1))
 	done
 	echo hostclock >"$cs/current_clocksource"
+	i=0
+	until grep -qx hostclock "$cs/current_clocksource" || [ $i -ge 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# switch_away: make tsc current (or the best other clocksource, if tsc was
+# marked unstable), which unpins the module: rmmod refuses while hostclock
+# is current
+switch_away() {
+	echo tsc >"$cs/current_clocksource"
+	grep -qx hostclock "$cs/current_clocksource" || return 0
+	for c in $(cat "$cs/available_clocksource"); do
+		[ "$c" = hostclock ] || { echo "$c" >"$cs/current_clocksource"; break; }
+	done
+	! grep -qx hostclock "$cs/current_clocksource"
+}
+
+# unload: switch away from hostclock, then rmmod
+unload() { switch_away && rmmod hostclock; }
+
+# rmmod_refused: rmmod while hostclock is current fails with EBUSY (busybox
+# says "Resource temporarily unavailable" for EWOULDBLOCK) and leaves the
+# module loaded and hostclock current
+rmmod_refused() {
+	_out=$(rmmod hostclock 2>&1) && { echo "rmmod succeeded"; return 1; }
+	echo "$_out"
+	echo "$_out" | grep -qiE 'busy|temporarily unavailable|in use' &&
+		[ -d /sys/module/hostclock ] && grep -qx hostclock "$cs/current_clocksource"
 }

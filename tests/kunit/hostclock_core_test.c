@@ -16,6 +16,7 @@
 #define HC_KUNIT_ACCUMULATED	5000
 #define HC_KUNIT_INVERSES	2000
 #define HC_KUNIT_GUARD		2000
+#define HC_KUNIT_RATES		20000
 
 /*
  * The vector tables live in another object, so KUNIT_ARRAY_PARAM (which
@@ -25,6 +26,7 @@
 static_assert(offsetof(struct hc_validate_vector, name) == 0);
 static_assert(offsetof(struct hc_convert_vector, name) == 0);
 static_assert(offsetof(struct hc_error_vector, name) == 0);
+static_assert(offsetof(struct hc_rate_vector, name) == 0);
 
 static const void *hc_next_vector(const void *table, unsigned int count,
 				  size_t size, const void *prev, char *desc)
@@ -71,6 +73,26 @@ static const void *hc_error_gen_params(const void *prev, char *desc)
 {
 	return hc_next_vector(hc_error_vectors, hc_error_vector_count,
 			      sizeof(hc_error_vectors[0]), prev, desc);
+}
+
+static const void *hc_rate_gen_params(const void *prev, char *desc)
+{
+	return hc_next_vector(hc_rate_vectors, hc_rate_vector_count,
+			      sizeof(hc_rate_vectors[0]), prev, desc);
+}
+
+static void hc_test_rate(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_rate(test->param_value, msg), "%s", msg);
+}
+
+static void hc_test_rate_units(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_rate_units(msg), "%s", msg);
 }
 
 static void hc_test_validate(struct kunit *test)
@@ -181,6 +203,7 @@ static const struct hc_property hc_properties[] = {
 	{ "line accumulation", hc_check_line_accumulation, HC_KUNIT_ACCUMULATED },
 	{ "line inverse", hc_check_line_invert_random, HC_KUNIT_INVERSES },
 	{ "monotonic guard", hc_check_guard_random, HC_KUNIT_GUARD },
+	{ "rate bound", hc_check_rate_random, HC_KUNIT_RATES },
 };
 
 static void hc_property_desc(const struct hc_property *p, char *desc)
@@ -217,13 +240,18 @@ static struct kunit_case hostclock_convert_cases[] = {
 	{}
 };
 
-/* the driver's decisions: instance state, the TSC behind a snapshot */
+/*
+ * the driver's decisions: instance state, the TSC behind a snapshot, the
+ * clocksource's bound on the host's rate
+ */
 static struct kunit_case hostclock_driver_cases[] = {
 	KUNIT_CASE_PARAM(hc_test_state, hc_state_gen_params),
 	KUNIT_CASE(hc_test_state_names),
 	KUNIT_CASE(hc_test_snapshot_tsc),
 	KUNIT_CASE(hc_test_drift),
 	KUNIT_CASE_PARAM(hc_test_change, hc_change_gen_params),
+	KUNIT_CASE_PARAM(hc_test_rate, hc_rate_gen_params),
+	KUNIT_CASE(hc_test_rate_units),
 	{}
 };
 

@@ -42,8 +42,8 @@ u64 hostclock_period_to_mult(u64 period_frac_sec, u8 shift)
  * before base rather than 2^64 ticks later. With |delta| <= 2^63 and
  * mult < 2^64 the sum stays below 2^128.
  */
-static unsigned __int128 hostclock_line_fixed(const struct hostclock_line *line,
-					      u64 tsc)
+static notrace unsigned __int128 hostclock_line_fixed(const struct hostclock_line *line,
+						      u64 tsc)
 {
 	unsigned __int128 base, step;
 	s64 delta = (s64)(tsc - line->base_tsc);
@@ -77,10 +77,14 @@ void hostclock_line_start(struct hostclock_line *line, u64 tsc, u64 ns,
  * @line: the line
  * @tsc: a counter reading
  *
+ * notrace, like the rest of the clocksource's read path: the tracing clocks
+ * (ktime_get_mono_fast_ns()) read the clocksource, and a traced read would
+ * recurse into the tracer.
+ *
  * Return: whole nanoseconds, rounded down; 0 before the line's origin and
  * U64_MAX past its end, neither of which a running system reaches.
  */
-u64 hostclock_line_ns(const struct hostclock_line *line, u64 tsc)
+notrace u64 hostclock_line_ns(const struct hostclock_line *line, u64 tsc)
 {
 	unsigned __int128 ns = hostclock_line_fixed(line, tsc) >>
 			       HOSTCLOCK_LINE_FRAC_BITS;
@@ -190,8 +194,102 @@ bool hostclock_line_tsc_at(const struct hostclock_line *line, u64 ns, u64 *tsc)
 	return true;
 }
 
-/* A few rounds: each failed exchange means another CPU moved forward. */
-#define HOSTCLOCK_GUARD_TRIES	16
+/**
+ * hostclock_khz_to_mult() - the line rate of a counter of known frequency
+ * @khz: the counter's frequency in kHz, as the kernel's tsc_khz gives it
+ *
+ * Return: 10^6 / @khz ns per tick in 2^-54 ns units, rounded to nearest;
+ * 0 for a frequency outside the range the validator accepts of a page.
+ */
+u64 hostclock_khz_to_mult(u64 khz)
+{
+	const unsigned __int128 n = (unsigned __int128)1000000 << HOSTCLOCK_LINE_FRAC_BITS;
+
+	/* the lowest accepted frequency keeps (n >> 64) below khz */
+	if (khz < BIT_ULL(HOSTCLOCK_FREQ_MIN_LOG2) / 1000 ||
+	    khz > BIT_ULL(HOSTCLOCK_FREQ_MAX_LOG2) / 1000)
+		return 0;
+	return hostclock_div128(n + khz / 2, khz);
+}
+
+/* Is |a - b| more than @ppm parts per million of b? (a, b below 2^64) */
+static bool hostclock_rate_beyond(u64 a, u64 b, u32 ppm)
+{
+	u64 d = a > b ? a - b : b - a;
+
+	return (unsigned __int128)d * 1000000 > (unsigned __int128)ppm * b;
+}
+
+/**
+ * hostclock_rate_ppb() - how far one rate is from another
+ * @rate: a line rate
+ * @ref: the rate it is compared with, nonzero
+ *
+ * Return: (@rate - @ref) / @ref in parts per billion, rounded toward zero,
+ * saturated at +-S64_MAX.
+ */
+s64 hostclock_rate_ppb(u64 rate, u64 ref)
+{
+	u64 d = rate > ref ? rate - ref : ref - rate;
+	unsigned __int128 n = (unsigned __int128)d * 1000000000;
+	u64 q;
+
+	if (!ref || (u64)(n >> 64) >= ref)
+		q = S64_MAX;
+	else
+		q = hostclock_div128(n, ref);
+	if (q > S64_MAX)
+		q = S64_MAX;
+	return rate > ref ? (s64)q : -(s64)q;
+}
+
+/**
+ * hostclock_rate_bound() - how much of a page's rate the clocksource takes
+ * @want: the page's rate, from hostclock_period_to_mult()
+ * @ref: the guest's own calibration of the counter, from
+ *	hostclock_khz_to_mult(); 0 when the guest has none
+ * @cur: the rate the line runs at now; 0 before the first page
+ * @tolerance_ppm: @want further than this from @ref is refused; 0 sets no
+ *	bound (and needs no @ref)
+ * @step_ppm: the rate moves at most this far from @cur per page; 0 sets no
+ *	limit
+ * @use: the rate to run at from now; 0 when there is none (refused before
+ *	the first page)
+ *
+ * The host's period is the host's calibration of the guest's counter. It
+ * may differ from the guest's own by calibration error and the host NTP
+ * daemon's frequency correction, but not by more: beyond the tolerance the
+ * page is wrong (an agent bug, a fit across a host step, a hostile host)
+ * and the line keeps its rate. Within it, a change is taken at most
+ * @step_ppm at a time, so that no single page moves the rate far. Both
+ * ppm values are capped below 10^6.
+ *
+ * Return: HOSTCLOCK_RATE_OK (@use is @want), HOSTCLOCK_RATE_LIMITED (@use
+ * is @cur moved @step_ppm toward @want) or HOSTCLOCK_RATE_REFUSED (@use is
+ * @cur).
+ */
+int hostclock_rate_bound(u64 want, u64 ref, u64 cur, u32 tolerance_ppm,
+			 u32 step_ppm, u64 *use)
+{
+	unsigned __int128 step;
+
+	if (tolerance_ppm > HOSTCLOCK_RATE_PPM_MAX)
+		tolerance_ppm = HOSTCLOCK_RATE_PPM_MAX;
+	if (step_ppm > HOSTCLOCK_RATE_PPM_MAX)
+		step_ppm = HOSTCLOCK_RATE_PPM_MAX;
+	*use = cur;
+	if (!want || (tolerance_ppm && (!ref || hostclock_rate_beyond(want, ref, tolerance_ppm))))
+		return HOSTCLOCK_RATE_REFUSED;
+	if (!cur || !step_ppm || !hostclock_rate_beyond(want, cur, step_ppm)) {
+		*use = want;
+		return HOSTCLOCK_RATE_OK;
+	}
+	/* below cur, since step_ppm < 10^6; (step >> 64) < 10^6 for the divide */
+	step = (unsigned __int128)cur * step_ppm;
+	step = hostclock_div128(step, 1000000);
+	*use = want > cur ? cur + (u64)step : cur - (u64)step;
+	return HOSTCLOCK_RATE_LIMITED;
+}
 
 /**
  * hostclock_monotonic_guard() - never hand out less than was handed out
@@ -202,24 +300,28 @@ bool hostclock_line_tsc_at(const struct hostclock_line *line, u64 ns, u64 *tsc)
  * For counters the kernel does not trust to be synchronised across CPUs:
  * a reading behind what another CPU already returned is raised to it.
  *
+ * The exchange is retried until it wins or is overtaken, as pvclock's
+ * guard does: a value returned without being recorded would let a later
+ * reader return less. The loop is bounded by the other readers, not by
+ * host data: each failed exchange means another CPU recorded a larger
+ * value, so every round some CPU makes progress.
+ *
  * Return: the larger of @ns and *@last; *@last is advanced to it.
  */
-u64 hostclock_monotonic_guard(u64 *last, u64 ns, bool *clamped)
+notrace u64 hostclock_monotonic_guard(u64 *last, u64 ns, bool *clamped)
 {
 	u64 prev = READ_ONCE(*last), seen;
-	unsigned int i;
 
-	*clamped = false;
-	for (i = 0; i < HOSTCLOCK_GUARD_TRIES; i++) {
+	for (;;) {
 		if ((s64)(ns - prev) <= 0) {
 			*clamped = ns != prev;
 			return prev;
 		}
 		seen = cmpxchg64(last, prev, ns);
-		if (seen == prev)
+		if (seen == prev) {
+			*clamped = false;
 			return ns;
+		}
 		prev = seen;
 	}
-	/* still ahead of everything seen: a correct, if unrecorded, answer */
-	return ns;
 }

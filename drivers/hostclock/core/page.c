@@ -140,10 +140,10 @@ int hostclock_page_snapshot(const struct vmclock_abi *page,
 		seq = le32_to_cpu(READ_ONCE(page->seq_count));
 		if (!(seq & 1)) {
 			/* Pairs with the host's write barrier after making seq odd. */
-			smp_rmb();
+			virt_rmb();
 			memcpy(&raw, page, sizeof(raw));
 			/* Pairs with the host's write barrier before making seq even. */
-			smp_rmb();
+			virt_rmb();
 			if (le32_to_cpu(READ_ONCE(page->seq_count)) == seq) {
 				hostclock_clock_decode(&raw, clk);
 				clk->seq_count = seq;

@@ -15,6 +15,7 @@ static const char * const hostclock_state_names[HOSTCLOCK_STATE_COUNT] = {
 	[HOSTCLOCK_STATE_NO_CLOCK] = "no-clock",
 	[HOSTCLOCK_STATE_INVALID] = "invalid",
 	[HOSTCLOCK_STATE_STALE] = "stale",
+	[HOSTCLOCK_STATE_TSC_UNSTABLE] = "tsc-unstable",
 };
 
 /**
@@ -36,16 +37,22 @@ const char *hostclock_state_name(enum hostclock_state state)
  * @clock_status: the page's clock_status (meaningful when the page
  *	validated, with or without a counter)
  * @stale: no new page generation for longer than the agent promised
+ * @tsc_unstable: the kernel does not trust the TSC (check_tsc_unstable())
  *
  * A page that failed validation (or could not be read) is invalid; a good
  * page without a counter is initializing when it says so, else has no
  * clock; a good page gone stale is stale whatever its status says; then the
- * status decides.
+ * status decides. A status that would serve time serves none while the
+ * TSC is unstable: the page maps the TSC of the vCPU that paired, and with
+ * unsynchronized TSCs another vCPU's reading would give another time.
  *
  * Return: HOSTCLOCK_STATE_*.
  */
-enum hostclock_state hostclock_state_of(int err, u8 clock_status, bool stale)
+enum hostclock_state hostclock_state_of(int err, u8 clock_status, bool stale,
+					bool tsc_unstable)
 {
+	enum hostclock_state state;
+
 	if (err == HOSTCLOCK_ERR_NO_COUNTER)
 		return clock_status == VMCLOCK_STATUS_INITIALIZING ?
 		       HOSTCLOCK_STATE_INITIALIZING : HOSTCLOCK_STATE_NO_CLOCK;
@@ -55,9 +62,11 @@ enum hostclock_state hostclock_state_of(int err, u8 clock_status, bool stale)
 		return HOSTCLOCK_STATE_STALE;
 	switch (clock_status) {
 	case VMCLOCK_STATUS_SYNCHRONIZED:
-		return HOSTCLOCK_STATE_SYNCHRONIZED;
+		state = HOSTCLOCK_STATE_SYNCHRONIZED;
+		break;
 	case VMCLOCK_STATUS_FREERUNNING:
-		return HOSTCLOCK_STATE_FREERUNNING;
+		state = HOSTCLOCK_STATE_FREERUNNING;
+		break;
 	case VMCLOCK_STATUS_INITIALIZING:
 		return HOSTCLOCK_STATE_INITIALIZING;
 	case VMCLOCK_STATUS_UNRELIABLE:
@@ -65,6 +74,7 @@ enum hostclock_state hostclock_state_of(int err, u8 clock_status, bool stale)
 	default:
 		return HOSTCLOCK_STATE_UNKNOWN;
 	}
+	return tsc_unstable ? HOSTCLOCK_STATE_TSC_UNSTABLE : state;
 }
 
 /**

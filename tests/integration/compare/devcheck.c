@@ -8,12 +8,17 @@
  *        hc-dev-check DEV mmap         a read-only mapping shows the magic
  *        hc-dev-check DEV nowrite      no writable mapping can be had
  *        hc-dev-check DEV poll MS      after a read, poll() wakes within MS
+ *        hc-dev-check DEV hold FILE    map it, read the magic, wait for FILE
+ *                                      to exist, read again: after the device
+ *                                      went, that read must get SIGBUS or 0
  *        hc-dev-check - shift NS       step CLOCK_REALTIME by exactly NS
  *                                      (clock_adjtime ADJ_SETOFFSET)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +80,39 @@ static int nowrite(const char *dev)
 	return bad ? 1 : 0;
 }
 
+static sigjmp_buf hold_jmp;
+
+static void hold_sigbus(int sig __attribute__((unused)))
+{
+	siglongjmp(hold_jmp, 1);
+}
+
+/* A mapping kept across the device's going: the old page must not show. */
+static int hold(int fd, const char *go)
+{
+	const volatile uint32_t *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	uint32_t again;
+
+	if (p == MAP_FAILED) {
+		printf("mmap: %s\n", err_name(errno));
+		return 1;
+	}
+	printf("mapped, magic 0x%08x; ", p[0]);
+	if (p[0] != VMCLOCK_MAGIC)
+		return 1;
+	fflush(stdout);
+	while (access(go, F_OK))
+		usleep(10000);
+	signal(SIGBUS, hold_sigbus);
+	if (sigsetjmp(hold_jmp, 1)) {
+		printf("then SIGBUS\n");
+		return 0;
+	}
+	again = p[0];
+	printf("then read 0x%08x\n", again);
+	return again ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char buf[4096];
@@ -84,7 +122,7 @@ int main(int argc, char **argv)
 	int64_t t0;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: hc-dev-check DEV read|mmap|nowrite|poll MS | - shift NS\n");
+		fprintf(stderr, "usage: hc-dev-check DEV read|mmap|nowrite|poll MS|hold FILE | - shift NS\n");
 		return 1;
 	}
 	if (!strcmp(argv[2], "shift") && argc > 3) {
@@ -128,6 +166,8 @@ int main(int argc, char **argv)
 		printf("mapped, magic 0x%08x\n", p[0]);
 		return p[0] == VMCLOCK_MAGIC ? 0 : 1;
 	}
+	if (!strcmp(argv[2], "hold") && argc > 3)
+		return hold(fd, argv[3]);
 	if (!strcmp(argv[2], "poll") && argc > 3) {
 		int limit = atoi(argv[3]);
 

@@ -7,7 +7,8 @@
 # autoload and bind, the foreign ivshmem device left alone, the clocksource
 # made current and back, the PTP clock read every way chrony and phc2sys
 # read it (checked against the agent's reference through the comparator),
-# settime refused, and rmmod while hostclock is current.
+# settime refused, and rmmod while hostclock is current refused (EBUSY),
+# then rmmod once tsc is current.
 
 . /hc-lib.sh
 
@@ -84,9 +85,14 @@ check "EXTENDED bracket has zero width with tsc current" test "$(field bracket_n
 check "settime refused with EOPNOTSUPP" hc-ptp-check "$ptp" settime
 check "frequency adjustment refused" hc-ptp-check "$ptp" adjfreq
 
-# Unload while hostclock is current: the kernel switches away first.
+# Unload while hostclock is current: refused, the timekeeper holds the module
 make_current
-check "rmmod while hostclock is current" rmmod hostclock
+check "rmmod while hostclock is current fails with EBUSY ($(rmmod_refused | head -n 1))" \
+	rmmod_refused
+check "after the refused rmmod: PTP readable" hc-ptp-check "$ptp" get
+check "after the refused rmmod: clock_gettime advances" sh -c \
+	'a=$(cat /proc/uptime); sleep 0.2; [ "$(cat /proc/uptime)" != "$a" ]'
+check "echo tsc > current_clocksource, then rmmod" unload
 check "module gone" test ! -d /sys/module/hostclock
 check "kernel fell back to another clocksource ($(cat "$cs/current_clocksource"))" \
 	sh -c "! grep -qw hostclock $cs/current_clocksource"

@@ -1,16 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Guest side: unbind and unload are clean at any moment. rmmod while a
-# process holds /dev/ptpN open and hostclock is the current clocksource
-# (the process's next read fails with ENODEV); unbind of the PCI device
-# while hostclock is current and /dev/ptpN is being read and opened, and
-# rebind; 20 cycles of load / current / chrony sampling the PHC / rmmod
-# under chrony; the monotonic guard forced on; and suspend and resume
-# (pm_test "core") with hostclock current.
+# Guest side: unbind and unload are clean at any moment. rmmod while
+# hostclock is the current clocksource is refused (EBUSY: the timekeeper
+# pins the module) and leaves everything working; after switching to tsc,
+# rmmod while a process holds /dev/ptpN open (the process's next read
+# fails with ENODEV); unbind of the PCI device while hostclock is current
+# and /dev/ptpN is being read and opened, and a mapping of /dev/hostclock0
+# held across it (SIGBUS after, not the old page), and rebind; 20 cycles of
+# load / current / chrony sampling the PHC / switch away and rmmod under
+# chrony; the monotonic guard forced on; and suspend and resume (pm_test
+# "core") with hostclock current.
 
 # hostclock-every-line: yes
-# hostclock-timeout: 240
+# hostclock-timeout: 300
 # hostclock-cmdline-variants: preempt=full
 
 . /hc-lib.sh
@@ -20,13 +23,21 @@ wait_readable 30
 check "paired and readable ($ptp)" hc-ptp-check "$ptp" get
 make_current
 
-# rmmod with the PTP clock held open and hostclock current
+# rmmod while hostclock is current: refused, and nothing changes
+check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
+check "rmmod while hostclock is current fails with EBUSY ($(rmmod_refused | head -n 1))" \
+	rmmod_refused
+check "after the refused rmmod: PTP readable" hc-ptp-check "$ptp" get
+check "after the refused rmmod: hostclock current and counting" sh -c \
+	"grep -qx hostclock $cs/current_clocksource && a=\$(cat /proc/uptime) && sleep 0.2 && [ \"\$(cat /proc/uptime)\" != \"\$a\" ]"
+
+# rmmod with the PTP clock held open, after switching away
 rm -f /tmp/go
 hc-ptp-check "$ptp" hold /tmp/go >/tmp/held 2>&1 &
 holder=$!
 sleep 1
-check "rmmod with /dev/ptp open and hostclock current" rmmod hostclock
-check "kernel switched away ($(cat "$cs/current_clocksource"))" \
+check "switch to tsc, rmmod with /dev/ptp open" unload
+check "the kernel is on $(cat "$cs/current_clocksource")" \
 	sh -c "! grep -qw hostclock $cs/current_clocksource"
 touch /tmp/go
 wait "$holder"
@@ -48,11 +59,18 @@ hc-ptp-check "$ptp" loop 3 >/tmp/loop 2>&1 &
 reader=$!
 hc-ptp-check "$ptp" churn 2 >/tmp/churn 2>&1 &
 opener=$!
+rm -f /tmp/go
+hc-dev-check /dev/hostclock0 hold /tmp/go >/tmp/maphold 2>&1 &
+mapper=$!
 sleep 1
 check "unbind $bdf while hostclock is current and /dev/ptp in use" \
 	sh -c "echo $bdf >/sys/bus/pci/drivers/hostclock/unbind"
 check "clocksource stays current and counting" sh -c \
 	"grep -qx hostclock $cs/current_clocksource && a=\$(cat /proc/uptime) && sleep 0.2 && [ \"\$(cat /proc/uptime)\" != \"\$a\" ]"
+touch /tmp/go
+wait "$mapper"
+rc=$?
+check "a mapping of /dev/hostclock0 held across the unbind: $(cat /tmp/maphold)" test "$rc" = 0
 wait "$opener"
 note "opener: $(cat /tmp/churn)"
 wait "$reader"
@@ -62,7 +80,9 @@ check "the reader read until the unbind, then got only ENODEV ($(cat /tmp/loop))
 check "rebind $bdf" sh -c "echo $bdf >/sys/bus/pci/drivers/hostclock/bind"
 wait_readable 30
 check "readable after rebind ($ptp)" hc-ptp-check "$ptp" get
-check "rmmod after rebind" rmmod hostclock
+make_current
+check "rmmod after rebind, hostclock current: refused" rmmod_refused
+check "switch to tsc, rmmod after rebind" unload
 
 # cycles: load, make current, chrony reading the PHC, unload under chrony
 samples() { grep -c " HC " /tmp/chrony/refclocks.log 2>/dev/null || echo 0; }
@@ -84,14 +104,15 @@ CONF
 		j=$((j + 1))
 	done
 	got=$(samples)
-	rmmod hostclock
+	unload
 	gone=$?
 	kill "$chrony"
 	wait "$chrony" 2>/dev/null
 	[ "$got" -ge 2 ] && [ $gone = 0 ] || { note "cycle $i: $got samples, rmmod $gone"; break; }
 	n=$((n + 1))
 done
-check "20 cycles of load, current, chrony sampling, rmmod under chrony ($n done)" test "$n" = 20
+check "20 cycles of load, current, chrony sampling, switch away and rmmod under chrony ($n done)" \
+	test "$n" = 20
 
 # the monotonic guard, forced on: reads from both CPUs, nothing goes back
 modprobe hostclock monotonic_guard=1
@@ -118,7 +139,7 @@ note "guard on: $r (windows with a pairing burst skipped: $skipped)"
 d=$(field device_minus_raw_rate_ppb "$r")
 check "guard on: the clock runs at the page's rate (within 1 ppm of the PTP clock: ${d:-none} ppb)" \
 	within "${d:-999999}" 1000
-rmmod hostclock
+unload
 
 # pm_test "core" runs the whole suspend path, timekeeping and clocksource
 # suspend included, then resumes after a few seconds without powering off.
@@ -142,4 +163,4 @@ if [ -w /sys/power/pm_test ] && grep -qw mem /sys/power/state; then
 else
 	note "no pm_test or no mem sleep state in this guest; suspend not tested"
 fi
-check "final rmmod" rmmod hostclock
+check "final rmmod (after switching to tsc)" unload

@@ -21,7 +21,7 @@ samples offset_threshold_exceeded time_esterror_ns time_maxerror_ns page_updates
 freq_changes time_steps disruptions vm_generation_changes seq_retries read_timeouts
 invalid_pages monotonic_clamps crosststamp_failures disruption_steps pair_bursts
 pair_timeouts pair_rtt_ticks tsc_offset_uncertainty_ticks disruption_marker
-vm_generation_counter"
+vm_generation_counter rate_refused rate_limited tsc_unstable_refusals uevents_deferred"
 missing=
 for f in $files; do [ -r "$s/$f" ] && cat "$s/$f" >/dev/null || missing="$missing $f"; done
 check "every documented sysfs file is there and readable" test -z "$missing"
@@ -126,4 +126,4 @@ hc-dev-check $dev nowrite | sed 's/^/HCTEST note /'
 check "poll() on $dev wakes on a new page (within 3 s)" hc-dev-check $dev poll 3000
 note "$(hc-dev-check $dev poll 3000)"
 check "hostclock-dump on $dev: a valid page" hostclock-dump $dev
-check "rmmod" rmmod hostclock
+check "rmmod, after switching to tsc" unload

@@ -65,4 +65,4 @@ ptptest "-g: clock time" "clock time:" -g
 ptptest "-k 5: PTP_SYS_OFFSET" "time offset request okay" -k 5
 ptptest "-x 5: PTP_SYS_OFFSET_EXTENDED" "returned 5 samples" -x 5
 ptptest "-X: PTP_SYS_OFFSET_PRECISE" "crosstimestamping request okay" -X
-rmmod hostclock
+unload
