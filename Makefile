@@ -9,6 +9,8 @@
 #                      (PREFIX=/usr/local, DESTDIR for staging)
 #   make check         userspace tests: core and agent (ASan, UBSan), host tools
 #   make kunit         KUnit suites on UML, from linux-source-6.1
+#   make fuzz          libFuzzer targets (ASan, UBSan), 10 million runs each
+#   make fuzz-quick    the same, all targets within a minute
 #   make lint          checkpatch --strict and sparse
 #   make modules-all   build against Debian's 6.1 and 6.12 headers, W=1
 #   make dkms-check    dkms add/build/install/uninstall for 6.1 and 6.12
@@ -45,7 +47,8 @@ AGENT_SRCS := $(filter-out %/main.c %/hostclockctl.c %/dump.c, \
 AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 
 .PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
-	guest-test test deps demo install-tools testbins bench-reader bench bench-quick
+	guest-test test deps demo install-tools testbins bench-reader bench bench-quick \
+	fuzz fuzz-quick
 
 all: module
 
@@ -152,6 +155,12 @@ check: $(BUILD)/unit/hostclock-unit $(TOOLS)
 kunit:
 	scripts/kunit.sh
 
+fuzz:
+	scripts/fuzz.sh
+
+fuzz-quick:
+	scripts/fuzz.sh --quick
+
 lint:
 	scripts/lint.sh
 
@@ -171,6 +180,7 @@ deps:
 test: deps
 	$(MAKE) check
 	$(MAKE) kunit
+	$(MAKE) fuzz-quick
 	$(MAKE) lint
 	$(MAKE) modules-all
 	$(MAKE) dkms-check

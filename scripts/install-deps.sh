@@ -18,6 +18,7 @@
 #            that no chronyd starts on this machine; linux-source-6.1 for
 #            the kernel's selftests the guests run
 #   bench    gnuplot (no X) for the benchmarks' plots
+#   fuzz     clang-14 and libclang-rt-14-dev (libFuzzer) for make fuzz
 #   all      every group above (the default)
 #
 # bookworm-backports and the chroots use the mirror URI this machine
@@ -112,6 +113,7 @@ group_chroots() {
 	"$top/scripts/kchroot.sh" trixie >/dev/null
 }
 group_bench() { need gnuplot-nox; }
+group_fuzz() { need clang-14 libclang-rt-14-dev; }
 
 group_qemu() {
 	if ! installed qemu-system-x86 || ! qemu-system-x86_64 --version | grep -q 'version \(9\.[2-9]\|[1-9][0-9]\)'; then
@@ -143,9 +145,9 @@ groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(all)
 for g in "${groups[@]}"; do
 	case $g in
-	all) group_build; group_chroots; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench ;;
-	build|chroots|kunit|lint|dkms|qemu|guest|bench) "group_$g" ;;
-	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench all)" ;;
+	all) group_build; group_chroots; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench; group_fuzz ;;
+	build|chroots|kunit|lint|dkms|qemu|guest|bench|fuzz) "group_$g" ;;
+	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench fuzz all)" ;;
 	esac
 done
 log "ok: ${groups[*]}"
