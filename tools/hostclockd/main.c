@@ -19,6 +19,7 @@
 
 #define HCD_VERSION		"0.1.0"
 #define HCD_PAIR_RETRY_MS	1000	/* while no mapping is known */
+#define HCD_REGION_CHECK_EVERY	10	/* watches between looks at the file */
 
 static const char hcd_usage[] =
 "usage: hostclockd --region PATH [options]\n"
@@ -241,11 +242,14 @@ struct hcd_loop {
 	struct pollfd fds[HCD_FD_FIXED + HCD_CTL_POLLFDS];
 	int nfds;
 	int polled;		/* poll()'s result */
+	u64 watches;		/* HCD_WATCH_NS ticks so far */
 	bool stop;
 	u64 last_pair_ns;
 	u64 pair_interval_ns;
 	u64 retry_ns;		/* while unpaired; doubles while unanswered */
 	u64 accepted_at_request;
+	u64 bursts_at_request;
+	u64 unsolicited_at_request;
 	char kvm_err[512];
 	struct hcd_ratelimit pair_log;
 	struct hcd_ratelimit region_log;
@@ -266,6 +270,14 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 
 	if (a->pair.outstanding)
 		return;
+	/*
+	 * A guest that started exchanges while nothing was asked (a driver
+	 * loaded meanwhile, answering a lapsed request) and was served no
+	 * burst since: ask again within a second, not after the backoff.
+	 */
+	if (a->pair.stats.unsolicited != l->unsolicited_at_request &&
+	    a->pair.stats.bursts == l->bursts_at_request && every > second)
+		every = second;
 	if (a->map.valid) {
 		every = l->pair_interval_ns;
 		if (a->pair.npoints && a->pair.npoints < HCD_PAIR_HISTORY &&
@@ -287,6 +299,8 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 	hcd_pairing_request(&a->pair);
 	l->last_pair_ns = now;
 	l->accepted_at_request = a->pair.stats.accepted;
+	l->bursts_at_request = a->pair.stats.bursts;
+	l->unsolicited_at_request = a->pair.stats.unsolicited;
 }
 
 static void hcd_refresh_kvm(struct hcd_agent *a, struct hcd_loop *l)
@@ -428,7 +442,10 @@ static int hcd_run(struct hcd_agent *a, struct hcd_loop *l)
 		hcd_region_guard(a->region, hcd_wake, l);
 		if (l->stop)
 			return 0;
-		if ((a->region->bus_faults || (l->polled > 0 &&
+		/* the file every 10th watch (100 ms), at once after a fault */
+		if (l->polled > 0 && l->fds[HCD_FD_WATCH].revents & POLLIN)
+			l->watches++;
+		if ((a->region->bus_faults || (l->watches % HCD_REGION_CHECK_EVERY == 1 &&
 		     l->fds[HCD_FD_WATCH].revents & POLLIN)) && hcd_check_region(l))
 			return -1;
 	}

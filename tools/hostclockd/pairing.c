@@ -10,7 +10,7 @@
  * the burst the exchange with the smallest round trip gives the estimate.
  *
  * Everything the guest writes is untrusted. A burst is served only while
- * the agent's own request is outstanding, and at most three per request
+ * the agent's own request is outstanding, and at most two per request
  * (one that gave a usable exchange ends it), so a guest cannot make the
  * agent spin more often than it asks (about once a second at most, less
  * once paired, and backing off while the answers are useless); exchanges
@@ -43,7 +43,7 @@
 #define HCD_PAIR_REQUEST_NS	(500ULL * 1000 * 1000)	/* a request lapses after 0.5 s */
 #define HCD_PAIR_MAX_RTT	100000			/* ticks: ~40 us at 2.6 GHz */
 #define HCD_PAIR_BURST_MAX	16
-#define HCD_PAIR_BURSTS_PER_REQUEST 3	/* a preempted guest may retry, twice */
+#define HCD_PAIR_BURSTS_PER_REQUEST 2	/* a preempted guest may retry once */
 #define HCD_PAIR_SLACK		256			/* ticks of tolerated wander */
 #define HCD_PAIR_JUMP_AFTER	3			/* agreeing outliers to re-learn */
 #define HCD_PAIR_MAX_SKEW_SHIFT	10	/* |ratio - 1| < 2^-10 (~977 ppm) */
