@@ -190,6 +190,8 @@ check "--owner/--group: region belongs to nobody:nogroup, mode 0600" \
 
 # ---- Issue 13: the agent on a shared, multi-tenant host ----
 # "nobody" plays every untrusted party; helpers run as it through setpriv.
+# An agent that should refuse to start runs under "timeout 5": without the
+# defence it would run on, and the check fail, not hang.
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 cc -O2 -Wall -D_GNU_SOURCE -I"$top/include" -o "$dir/hc-hostile" "$top/tests/tools/hostile.c" ||
 	echo "FAIL building tests/tools/hostile.c"
@@ -216,14 +218,14 @@ shared=$dir/shared
 mkdir -m 1777 "$shared"
 as_nobody sh -c "head -c 8192 /dev/zero >'$shared/vm'; chmod 0644 '$shared/vm'; : >'$shared/vm.ctl'"
 check "item 1: a region pre-made by a local user in a shared directory is refused" \
-	grep -q 'writable by everyone' <("$bin/hostclockd" --region "$shared/vm" --owner daemon \
+	grep -q 'writable by everyone' <(timeout 5 "$bin/hostclockd" --region "$shared/vm" --owner daemon \
 		--tsc identity -f 2>&1)
 check "item 1: and it was not taken over (still nobody's, mode 0644)" \
 	test "$(stat -c '%U %a' "$shared/vm")" = "nobody 644"
 t=$dir/trusted-foreign
 head -c 8192 /dev/zero >"$t"; chmod 0600 "$t"; chown nobody "$t"
 check "item 1: an existing file the agent would not have made is refused" \
-	grep -q 'not a region this agent made' <("$bin/hostclockd" --region "$t" --tsc identity -f 2>&1)
+	grep -q 'not a region this agent made' <(timeout 5 "$bin/hostclockd" --region "$t" --tsc identity -f 2>&1)
 
 # Item 5: a directory on the path that a user controls, swapped for a
 # symlink to a root-only file of the right size.
@@ -233,11 +235,11 @@ sum=$(sha1sum <"$dir/private/victim")
 mkdir "$dir/userdir"; chown nobody "$dir/userdir"
 as_nobody ln -s "$dir/private" "$dir/userdir/vms"
 check "item 5: a region under a user's directory is refused" \
-	grep -q 'owned by uid' <("$bin/hostclockd" --region "$dir/userdir/vms/victim" --owner nobody \
+	grep -q 'owned by uid' <(timeout 5 "$bin/hostclockd" --region "$dir/userdir/vms/victim" --owner nobody \
 		--tsc identity -f 2>&1)
 ln -s "$dir/private" "$dir/rootlink"
 check "item 5: a symlinked directory component is refused" \
-	grep -q 'symlinks are refused anywhere' <("$bin/hostclockd" --region "$dir/rootlink/victim" \
+	grep -q 'symlinks are refused anywhere' <(timeout 5 "$bin/hostclockd" --region "$dir/rootlink/victim" \
 		--owner nobody --tsc identity -f 2>&1)
 check "item 5: the victim is untouched: content and owner" \
 	test "$(sha1sum <"$dir/private/victim") $(stat -c %U "$dir/private/victim")" = "$sum root"
@@ -247,7 +249,7 @@ q=$dir/vm5
 check "item 4: first agent starts" start_agent "$q" --tsc identity --interval 100
 ino=$(stat -c %i "$q.ctl")
 check "item 4: a second agent on the same region is refused" \
-	grep -q 'another hostclockd serves this region' <("$bin/hostclockd" --region "$q" --tsc identity -f 2>&1)
+	grep -q 'another hostclockd serves this region' <(timeout 5 "$bin/hostclockd" --region "$q" --tsc identity -f 2>&1)
 check "item 4: the first keeps its socket and answers" \
 	test "$(stat -c %i "$q.ctl")" = "$ino" -a "$("$bin/hostclockctl" --region "$q" state | cut -c1-2)" = ok
 
