@@ -29,6 +29,7 @@
 # "# hostclock-cmdline-variants: WORDS" runs the scenario a second time with
 # WORDS added, on each line whose kernel can take them (preempt= needs
 # CONFIG_PREEMPT_DYNAMIC; the guest checks that the mode took effect).
+# The guest finds its kernel's configuration in /kernel.config.
 # "# hostclock-peer-tests: yes" adds the kernel's selftests built by
 # scripts/peer-tests.sh under /peer.
 # Every process started here is stopped when the scenario ends, also on
@@ -185,7 +186,8 @@ module_tree() {
 	echo "$tree/lib/modules/$kver"
 }
 
-# run_scenario SCRIPT LINE KVER KIMG MODULES [CMDLINE WORDS]: one guest
+# run_scenario SCRIPT LINE KVER KIMG MODULES [CMDLINE WORDS]: one guest,
+# with the kernel's configuration as /kernel.config for its scenario
 run_scenario() {
 	local sc=$1 line=$2 kver=$3 kimg=$4 modules=$5 extra=${6:-} name tag
 	local initrd log run agent_opts qemu_opts devices bound restore peers p
@@ -210,7 +212,7 @@ run_scenario() {
 			peers+=("$p:peer/${p##*/}")
 		done
 	fi
-	scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" \
+	scripts/initramfs.sh "$initrd" "$sc" "$ko:hostclock.ko" "$hkdir/.config:kernel.config" \
 		"$out/hostclock.version:hostclock.version" \
 		"tests/integration/guest-lib.sh:hc-lib.sh" \
 		"$modules:lib/modules/$kver" \
@@ -251,11 +253,10 @@ run_scenario() {
 	fi
 }
 
-# can_take KIMG KVER WORDS: the kernel can honour these command-line words
+# can_take CONFIG WORDS: the kernel can honour these command-line words
 can_take() {
-	local config=$1/boot/config-$2 w
-	[ -f "$config" ] || config=$1/lib/modules/$2/config
-	for w in $3; do
+	local config=$1 w
+	for w in $2; do
 		case $w in
 		preempt=*) grep -q '^CONFIG_PREEMPT_DYNAMIC=y' "$config" 2>/dev/null || return 1 ;;
 		esac
@@ -282,7 +283,7 @@ while read -r line kver kdir env hkdir <&3; do
 		run_scenario "$sc" "$line" "$kver" "$kimg" "$modules"
 		variants=$(sed -n 's/^# hostclock-cmdline-variants: //p' "$sc")
 		if [ -n "$variants" ]; then
-			if can_take "$kimg" "$kver" "$variants"; then
+			if can_take "$hkdir/.config" "$variants"; then
 				run_scenario "$sc" "$line" "$kver" "$kimg" "$modules" "$variants"
 			else
 				echo "     $kver: $(basename "$sc" .sh) not run with '$variants': this kernel cannot take it"

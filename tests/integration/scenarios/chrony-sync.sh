@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # hostclock-every-line: yes
+# hostclock-timeout: 240
 #
 # Guest side: chronyd with the refclock line of Documentation/driver.md, and
 # then phc2sys, each bring a CLOCK_REALTIME started 1 s wrong to the agent's

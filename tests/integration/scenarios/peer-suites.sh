@@ -47,8 +47,16 @@ done
 peer "timers nanosleep" ./nanosleep
 check "hostclock still current" grep -qx hostclock "$cs/current_clocksource"
 note "clocksources: $(cat $cs/available_clocksource)"
-peer "timers clocksource-switch -s -t 2" ./clocksource-switch -s -t 2
-check "clocksource-switch put hostclock back" grep -qx hostclock "$cs/current_clocksource"
+# A kernel that inlines the clocksource read patches its text at every
+# switch, and under QEMU TCG that oopses ("int3" in ktime_get_with_offset)
+# with or without hostclock loaded (Documentation/testing.md, "The
+# kernel's own clocksource switch under TCG"): not run there.
+if grep -q '^CONFIG_ARCH_WANTS_CLOCKSOURCE_READ_INLINE=y' /kernel.config; then
+	note "clocksource-switch not run: this kernel inlines the clocksource read, whose switch oopses under TCG"
+else
+	peer "timers clocksource-switch -s -t 2" ./clocksource-switch -s -t 2
+	check "clocksource-switch put hostclock back" grep -qx hostclock "$cs/current_clocksource"
+fi
 
 # testptp prints errors with perror() and still exits 0: read what it says
 ptptest() {
