@@ -10,11 +10,11 @@
  * the burst the exchange with the smallest round trip gives the estimate.
  *
  * Everything the guest writes is untrusted. A burst is served only while
- * the agent's own request is outstanding, and at most two per request
- * (one that gave a usable exchange ends it), so a guest cannot make the
- * agent spin more often than it asks (about once a second at most, less
- * once paired, and backing off while the answers are useless); exchanges
- * the guest starts unasked are counted and ignored. Each exchange is checked
+ * the agent's own request is outstanding, at most two per request (one
+ * that gave a usable exchange ends it) and each at most 2 ms, so a guest
+ * cannot make the agent spin more than 4 ms per request, and requests come
+ * about once a second at most (less once paired); exchanges the guest
+ * starts unasked are counted and ignored. Each exchange is checked
  * for order (t1 <= t3), round trip, freshness (guest_seq must move forward,
  * so replays are refused) and consistency with the current estimate; every
  * wait is bounded in time. Offsets are guest minus host modulo 2^64, so
@@ -37,7 +37,7 @@
 
 #include "hcd.h"
 
-#define HCD_PAIR_BURST_NS	(5 * 1000 * 1000)	/* spin at most 5 ms */
+#define HCD_PAIR_BURST_NS	(2 * 1000 * 1000)	/* spin at most 2 ms */
 #define HCD_PAIR_EXCHANGE_NS	(1000 * 1000)		/* guest has 1 ms to finish */
 #define HCD_PAIR_IDLE_NS	(500 * 1000)		/* burst ends after 0.5 ms idle */
 #define HCD_PAIR_REQUEST_NS	(500ULL * 1000 * 1000)	/* a request lapses after 0.5 s */
