@@ -12,9 +12,9 @@
 #   make fuzz          libFuzzer targets (ASan, UBSan), 10 million runs each
 #   make fuzz-quick    the same, all targets within a minute
 #   make lint          checkpatch --strict and sparse
-#   make modules-all   build against Debian's 6.1 and 6.12 headers, W=1
-#   make dkms-check    dkms add/build/install/uninstall for 6.1 and 6.12
-#   make guest-test    QEMU (TCG) guests of 6.1 and 6.12 load the module
+#   make modules-all   build for each kernel line (5.10, 6.1, 6.12, 7.x), W=1
+#   make dkms-check    dkms add/build/install/uninstall for each kernel line
+#   make guest-test    QEMU (TCG) guests of each kernel line run the scenarios
 #   make demo          the main job: agent, guest, chrony on hostclock, live
 #   make bench-reader  the userspace reader against clock_gettime()
 #
@@ -190,12 +190,13 @@ test: deps
 demo:
 	scripts/demo.sh
 
-# clean keeps what is slow to fetch or unpack (build/cache, linux-source);
+# clean keeps what is slow to fetch or unpack (linux-source; the chroots,
+# downloads and guest kernels live in /var/cache/hostclock);
 # distclean removes all of build/.
 clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(BUILD)/unit $(BUILD)/modules $(BUILD)/sparse $(BUILD)/guest \
-		$(BUILD)/tools
+		$(BUILD)/tools .kfeatures-*
 
 distclean: clean
 	rm -rf $(BUILD)
