@@ -37,7 +37,7 @@ else
 	reader_args=(2000000 9)
 fi
 kernels=${HOSTCLOCK_KERNELS:-6.12}
-debs=$top/build/cache/debs
+debs=$(. "$top/scripts/lib.sh" && hc_cache_dir)/debs
 ntp_port=11123
 if [ -z "$report" ]; then
 rm -rf "$out"
@@ -117,10 +117,8 @@ fi	# not --report
 
 # --- figures ------------------------------------------------------------
 
-kver=
-for kdir in $(HOSTCLOCK_KERNELS=$kernels scripts/kernel-headers.sh); do
-	kver=$(. scripts/lib.sh && hc_kver "$kdir")
-done
+# the kernel release of the (last) line the guests ran
+kver=$(HOSTCLOCK_KERNELS=$kernels scripts/klines.sh | awk 'END { print $2 }')
 logs=$top/build/guest
 
 # series MODE: "phase seconds-since-start offset_ns unc_ns" from its log
