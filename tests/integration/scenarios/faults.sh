@@ -12,7 +12,25 @@
 # guest's dmesg must stay free of WARN/BUG/Oops/lockups (guest-init checks).
 
 . /hc-lib.sh
-raw_offset() { field offset_ns "$(hc-compare --clock raw -n 10)"; }
+# raw_offset: reference - MONOTONIC_RAW (ns), or nothing when the comparator
+# could not measure within 10 us in three tries (a loaded host delays whole
+# bursts by hundreds of microseconds): such a measurement cannot judge a
+# 20 us bound
+raw_offset() {
+	for _t in 1 2 3; do
+		_r=$(hc-compare --clock raw -n 10)
+		[ "$(field unc_ns "$_r")" -le 10000 ] 2>/dev/null && { field offset_ns "$_r"; return; }
+	done
+}
+# kept_pace WHAT A B: MONOTONIC_RAW kept the reference's pace from A to B
+kept_pace() {
+	if [ -z "$2" ] || [ -z "$3" ]; then
+		note "$1: MONOTONIC_RAW's pace not judged: no measurement within 10 us"
+		return
+	fi
+	check "$1: MONOTONIC_RAW kept the reference's pace across it (moved $(($3 - $2)) ns)" \
+		test "$(abs $(($3 - $2)))" -le 20000
+}
 
 modprobe hostclock
 wait_readable 30
@@ -39,8 +57,7 @@ fault() {
 	b=$(raw_offset)
 	check "$fname: recovered ($(cat $s/status))" sh -c \
 		"hc-ptp-check $ptp get >/dev/null && grep -qxE 'freerunning|synchronized' $s/status"
-	check "$fname: MONOTONIC_RAW kept the reference's pace across it (moved $((b - a)) ns)" \
-		test "$(abs $((b - a)))" -le 20000
+	kept_pace "$fname" "$a" "$b"
 }
 
 fault "bad magic" "corrupt magic" invalid bad_magic ENODATA 1 0.5
@@ -76,8 +93,7 @@ check "agent restarted: PTP readable again after ${waited} s ($(cat $s/status))"
 check "agent restarted: one disruption counted ($(( $(cat $s/disruptions) - d )))" \
 	test $(( $(cat $s/disruptions) - d )) = 1
 b=$(raw_offset)
-check "agent restarted: MONOTONIC_RAW kept the reference's pace across it (moved $((b - a)) ns)" \
-	test "$(abs $((b - a)))" -le 20000
+kept_pace "agent restarted" "$a" "$b"
 p=$(hc-compare --clock "$ptp" -n 10)
 note "agent restarted: PTP clock vs reference: $p"
 check "agent restarted: PTP clock within 10 us of the reference" \
