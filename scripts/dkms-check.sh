@@ -19,12 +19,6 @@ passed=0 failed=0
 command -v dkms >/dev/null || { echo "dkms-check: dkms not installed; run scripts/install-deps.sh dkms" >&2; exit 1; }
 lines=$("$top/scripts/klines.sh") || exit 1
 
-# in ENV CMD...: run CMD on this machine or in the line's chroot
-run_in() {
-	local env=$1
-	shift
-	if [ "$env" = host ]; then "$@"; else "$top/scripts/kchroot.sh" "$env" run "$@"; fi
-}
 # root ENV: where ENV's / is seen from here
 root() { if [ "$1" = host ]; then echo ""; else "$top/scripts/kchroot.sh" "$1"; fi; }
 
@@ -40,7 +34,7 @@ installed_vermagic() {
 cleanup() {
 	local env
 	for env in $(awk '{ print $4 }' <<<"$lines" | sort -u); do
-		run_in "$env" dkms remove -m "$name" -v "$ver" --all >/dev/null 2>&1
+		hc_in_env "$env" - dkms remove -m "$name" -v "$ver" --all >/dev/null 2>&1
 		rm -rf "$(root "$env")/usr/src/$name-$ver"
 	done
 }
@@ -52,13 +46,13 @@ while read -r line kver kdir env hkdir <&3; do
 	src=$(root "$env")/usr/src/$name-$ver
 	if [ ! -d "$src" ]; then
 		hc_stage_sources "$top" "$src"
-		run_in "$env" dkms add -m "$name" -v "$ver" >>"$log" 2>&1
+		hc_in_env "$env" - dkms add -m "$name" -v "$ver" >>"$log" 2>&1
 	fi
-	if run_in "$env" dkms build -m "$name" -v "$ver" -k "$kver" >>"$log" 2>&1 &&
-	   run_in "$env" dkms install -m "$name" -v "$ver" -k "$kver" >>"$log" 2>&1 &&
-	   run_in "$env" dkms status -m "$name" -v "$ver" -k "$kver" | grep -q installed &&
+	if hc_in_env "$env" - dkms build -m "$name" -v "$ver" -k "$kver" >>"$log" 2>&1 &&
+	   hc_in_env "$env" - dkms install -m "$name" -v "$ver" -k "$kver" >>"$log" 2>&1 &&
+	   hc_in_env "$env" - dkms status -m "$name" -v "$ver" -k "$kver" | grep -q installed &&
 	   installed_vermagic "$env" "$kver" | grep -q "^$kver " &&
-	   run_in "$env" dkms uninstall -m "$name" -v "$ver" -k "$kver" >>"$log" 2>&1; then
+	   hc_in_env "$env" - dkms uninstall -m "$name" -v "$ver" -k "$kver" >>"$log" 2>&1; then
 		echo "ok   dkms build/install/uninstall $line ($kver, $([ "$env" = host ] && echo "this machine" || echo "$env chroot"))"
 		passed=$((passed + 1))
 	else

@@ -65,12 +65,15 @@ hc_cache_dir() {
 }
 
 # hc_in_env ENV DIR CMD...: run CMD where a build for a kernel line runs
-# (see scripts/klines.sh), with DIR visible at the same path.
+# (see scripts/klines.sh), with DIR visible at the same path (DIR "-":
+# nothing of this machine's is made visible).
 hc_in_env() {
 	local env=$1 dir=$2
 	shift 2
 	if [ "$env" = host ]; then
 		"$@"
+	elif [ "$dir" = - ]; then
+		"$HC_TOP/scripts/kchroot.sh" "$env" run "$@"
 	else
 		"$HC_TOP/scripts/kchroot.sh" "$env" run -b "$dir" "$dir" "$@"
 	fi
