@@ -19,6 +19,9 @@
 #            the kernel's selftests the guests run
 #   bench    gnuplot (no X) for the benchmarks' plots
 #   fuzz     clang-14 and libclang-rt-14-dev (libFuzzer) for make fuzz
+#   monitoring  prometheus-node-exporter and prometheus (promtool), unpacked
+#            (never installed: installing starts their services) under
+#            CACHE/monitoring/VERSION, for make monitoring-test
 #   all      every group above (the default)
 #
 # bookworm-backports and the chroots use the mirror URI this machine
@@ -141,13 +144,34 @@ group_guest() {
 	done
 }
 
+# Unpacked into a directory named for the candidate version, so that a new
+# Debian version is fetched once and never mixed with an older one.
+group_monitoring() {
+	local d p v
+	need curl
+	for p in prometheus-node-exporter prometheus; do
+		v=$(apt-cache policy "$p" | sed -n 's/^  Candidate: //p')
+		if [ -z "$v" ] || [ "$v" = "(none)" ]; then
+			apt_update
+			v=$(apt-cache policy "$p" | sed -n 's/^  Candidate: //p')
+		fi
+		[ -n "$v" ] && [ "$v" != "(none)" ] || die "no candidate version of $p"
+		d=$cache/monitoring/$p-${v//[^A-Za-z0-9.+~-]/_}
+		[ -d "$d/root" ] && continue
+		mkdir -p "$d"
+		(cd "$d" && apt-get download -qq "$p=$v" >"$d/download.log" 2>&1) ||
+			{ cat "$d/download.log" >&2; die "apt-get download $p failed"; }
+		dpkg -x "$d/${p}_"*.deb "$d/root.new" && mv "$d/root.new" "$d/root"
+	done
+}
+
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(all)
 for g in "${groups[@]}"; do
 	case $g in
 	all) group_build; group_chroots; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench; group_fuzz ;;
-	build|chroots|kunit|lint|dkms|qemu|guest|bench|fuzz) "group_$g" ;;
-	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench fuzz all)" ;;
+	build|chroots|kunit|lint|dkms|qemu|guest|bench|fuzz|monitoring) "group_$g" ;;
+	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench fuzz monitoring all)" ;;
 	esac
 done
 log "ok: ${groups[*]}"
