@@ -94,6 +94,7 @@ int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
 		a->vm_generation = old.vm_generation_counter;
 	/* This run did not write what is there: the guest must recalibrate. */
 	a->disruption_marker = hcd_fresh_marker(old.disruption_marker);
+	a->disruptions = 1;
 	a->map_generation_seen = a->map.generation;
 	hcd_agent_prime(a);
 	return 0;
@@ -112,6 +113,7 @@ s64 hcd_agent_reference_ns(const struct hcd_agent *a, s64 *host_ns)
 void hcd_agent_disrupt(struct hcd_agent *a)
 {
 	a->disruption_marker = hcd_fresh_marker(a->disruption_marker);
+	a->disruptions++;
 }
 
 /* Samples from before a host clock step are on another line. */
@@ -355,6 +357,7 @@ int hcd_agent_update(struct hcd_agent *a)
 	}
 	/* right after the sample: the rate it was taken at */
 	hcd_agent_timex(a, &tx);
+	a->last_timex = tx;
 	s.rate = hcd_timex_rate(&tx);
 	a->last_rate = tx.state >= 0 ? s.rate : 0;
 	hcd_fit_add(&a->fit, &s);

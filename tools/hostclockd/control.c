@@ -31,7 +31,7 @@
 
 #include "hcd.h"
 
-static const char * const hcd_status_names[] = {
+const char * const hcd_status_names[HCD_STATUS_COUNT] = {
 	[VMCLOCK_STATUS_UNKNOWN] = "unknown",
 	[VMCLOCK_STATUS_INITIALIZING] = "initializing",
 	[VMCLOCK_STATUS_SYNCHRONIZED] = "synchronized",

@@ -13,6 +13,8 @@
 #include "hostclock/core.h"
 #include "hostclock/ext_abi.h"
 
+#define HCD_VERSION		"0.1.0"
+
 /* ---- logging (log.c) ---- */
 
 enum hcd_log_level { HCD_LOG_ERR, HCD_LOG_WARN, HCD_LOG_INFO, HCD_LOG_DEBUG };
@@ -421,6 +423,8 @@ struct hcd_agent {
 	u8 last_leap;
 	bool tai_warned;
 	bool leap_warned;
+	u64 disruptions;		/* markers published, the start's included */
+	struct hcd_timex last_timex;	/* adjtimex at the last update */
 	struct hcd_sample last_sample;
 	struct hcd_fit_result last_fit;
 	bool have_fit;
@@ -469,6 +473,9 @@ struct hcd_control {
 
 #define HCD_CTL_POLLFDS	(HCD_CTL_SOCKETS * (HCD_CTL_CLIENTS + 1))
 
+#define HCD_STATUS_COUNT	(VMCLOCK_STATUS_UNRELIABLE + 1)
+extern const char * const hcd_status_names[HCD_STATUS_COUNT];
+
 struct pollfd;
 int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len,
 		     unsigned int rights);
@@ -479,6 +486,50 @@ int hcd_control_pollfds(struct hcd_control *c, struct pollfd *fds, int max);
 void hcd_control_serve(struct hcd_control *c, struct hcd_agent *a,
 		       const struct pollfd *fds, int n);
 void hcd_control_close(struct hcd_control *c);
+
+/* ---- Prometheus metrics for node_exporter's textfile collector (metrics.c) ---- */
+
+#define HCD_METRICS_NAME_MAX	200	/* bytes of the vm label and file name */
+#define HCD_METRICS_BUF		32768	/* the whole file; about 8 KiB is used */
+
+/**
+ * struct hcd_metrics - the metrics file of one agent
+ * @dir_fd: the textfile directory (O_PATH), -1 when not writing metrics
+ * @lock_fd: .hostclock-NAME.lock there, held while the agent runs
+ * @vm: the vm label, unescaped
+ * @file: hostclock-NAME.prom
+ * @tmp: the temporary name it is written under
+ * @interval_ns: how often it is written
+ * @next_ns: CLOCK_MONOTONIC when the next write is due (0: at once)
+ * @start_ns: CLOCK_REALTIME of the agent's start
+ * @writes: files written
+ * @errors: writes that failed
+ * @err_log: rate limit of the failure message
+ * @slow_log: rate limit of the slow-write message
+ */
+struct hcd_metrics {
+	int dir_fd;
+	int lock_fd;
+	char vm[HCD_METRICS_NAME_MAX + 1];
+	char file[HCD_METRICS_NAME_MAX + 16];
+	char tmp[HCD_METRICS_NAME_MAX + 24];
+	u64 interval_ns;
+	u64 next_ns;
+	s64 start_ns;
+	u64 writes;
+	u64 errors;
+	struct hcd_ratelimit err_log;
+	struct hcd_ratelimit slow_log;
+};
+
+size_t hcd_metrics_escape(const char *in, char *out, size_t len);
+int hcd_metrics_open(struct hcd_metrics *m, const char *dir, const char *name,
+		     u64 interval_ns, char *why, size_t why_len);
+int hcd_metrics_format(const struct hcd_metrics *m, const struct hcd_agent *a,
+		       char *buf, size_t len);
+int hcd_metrics_write(struct hcd_metrics *m, const struct hcd_agent *a);
+void hcd_metrics_tick(struct hcd_metrics *m, const struct hcd_agent *a);
+void hcd_metrics_close(struct hcd_metrics *m);
 
 /* ---- TSC and clocks ---- */
 

@@ -17,7 +17,6 @@
 
 #include "hcd.h"
 
-#define HCD_VERSION		"0.1.0"
 #define HCD_PAIR_RETRY_MS	1000	/* while no mapping is known */
 #define HCD_REGION_CHECK_EVERY	10	/* watches between looks at the file */
 
@@ -46,6 +45,10 @@ static const char hcd_usage[] =
 "                         only under chronyd or ntpd), trust, ignore\n"
 "      --host-max-slew PPM how fast the host daemon may change the clock's rate\n"
 "                         (default: 83333 under chronyd, 500 under ntpd)\n"
+"      --metrics-dir DIR  write Prometheus metrics to DIR/hostclock-NAME.prom for\n"
+"                         node_exporter's textfile collector; removed on exit\n"
+"      --metrics-interval SEC  how often, default 15\n"
+"      --metrics-name NAME the vm label and file name (default: the region's name)\n"
 "  -f, --foreground       stay in the foreground (default: daemonize)\n"
 "      --syslog           log to syslog (default when daemonized)\n"
 "      --log-level LEVEL  error, warning, info (default) or debug\n"
@@ -63,6 +66,9 @@ struct hcd_cli {
 	bool syslog;
 	enum hcd_log_level level;
 	long pair_interval_ms;
+	const char *metrics_dir;
+	const char *metrics_name;
+	long metrics_interval_s;
 	struct hcd_agent_opts agent;
 };
 
@@ -78,7 +84,8 @@ static int hcd_parse_long(const char *s, long lo, long hi, long *v)
 static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 {
 	enum { O_TIME_TYPE = 256, O_FIT, O_PAIR, O_OWNER, O_GROUP, O_KVM, O_SYSLOG, O_LEVEL,
-	       O_ADMIN, O_FAULTS, O_HOST_ERRORS, O_MAX_SLEW };
+	       O_ADMIN, O_FAULTS, O_HOST_ERRORS, O_MAX_SLEW, O_METRICS_DIR, O_METRICS_INTERVAL,
+	       O_METRICS_NAME };
 	static const struct option opts[] = {
 		{ "region", required_argument, NULL, 'r' },
 		{ "tsc", required_argument, NULL, 't' },
@@ -93,6 +100,9 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 		{ "enable-faults", no_argument, NULL, O_FAULTS },
 		{ "host-errors", required_argument, NULL, O_HOST_ERRORS },
 		{ "host-max-slew", required_argument, NULL, O_MAX_SLEW },
+		{ "metrics-dir", required_argument, NULL, O_METRICS_DIR },
+		{ "metrics-interval", required_argument, NULL, O_METRICS_INTERVAL },
+		{ "metrics-name", required_argument, NULL, O_METRICS_NAME },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "syslog", no_argument, NULL, O_SYSLOG },
 		{ "log-level", required_argument, NULL, O_LEVEL },
@@ -163,6 +173,22 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 			if (hcd_parse_long(optarg, 1, 200000, &v))
 				return fprintf(stderr, "hostclockd: --host-max-slew is 1..200000 ppm\n"), -1;
 			cli->agent.host_max_slew = v * 1e-6;
+			break;
+		case O_METRICS_DIR:
+			if (!*optarg)
+				return fprintf(stderr, "hostclockd: --metrics-dir needs a directory\n"), -1;
+			cli->metrics_dir = optarg;
+			break;
+		case O_METRICS_INTERVAL:
+			if (hcd_parse_long(optarg, 1, 3600, &v))
+				return fprintf(stderr, "hostclockd: --metrics-interval is 1..3600 s\n"), -1;
+			cli->metrics_interval_s = v;
+			break;
+		case O_METRICS_NAME:
+			if (!*optarg || strlen(optarg) > HCD_METRICS_NAME_MAX)
+				return fprintf(stderr, "hostclockd: --metrics-name is 1..%d bytes\n",
+					       HCD_METRICS_NAME_MAX), -1;
+			cli->metrics_name = optarg;
 			break;
 		case 'f':
 			cli->foreground = true;
@@ -239,6 +265,7 @@ struct hcd_loop {
 	const struct hcd_agent_opts *init_opts;
 	const struct hcd_tscmap *init_map;
 	struct hcd_control *control;
+	struct hcd_metrics *metrics;
 	struct pollfd fds[HCD_FD_FIXED + HCD_CTL_POLLFDS];
 	int nfds;
 	int polled;		/* poll()'s result */
@@ -441,6 +468,9 @@ static int hcd_run(struct hcd_agent *a, struct hcd_loop *l)
 		hcd_region_guard(a->region, hcd_wake, l);
 		if (l->stop)
 			return 0;
+		/* outside the guard: it reads the agent's state, never the region */
+		if (l->polled > 0 && l->fds[HCD_FD_WATCH].revents & POLLIN)
+			hcd_metrics_tick(l->metrics, a);
 		/* the file every 10th watch (100 ms), at once after a fault */
 		if (l->polled > 0 && l->fds[HCD_FD_WATCH].revents & POLLIN)
 			l->watches++;
@@ -514,6 +544,7 @@ int main(int argc, char **argv)
 		.tsc = "pairing",
 		.level = HCD_LOG_INFO,
 		.pair_interval_ms = 16000,
+		.metrics_interval_s = 15,
 		.agent = {
 			.time_type = VMCLOCK_TIME_UTC,
 			.interval_ns = 1000000000ULL,
@@ -527,7 +558,8 @@ int main(int argc, char **argv)
 	struct hcd_region_opts ro = { .mode = 0600 };
 	static struct hcd_agent agent;
 	static struct hcd_control control;
-	struct hcd_loop loop = { .agent = &agent, .control = &control };
+	static struct hcd_metrics metrics = { .dir_fd = -1, .lock_fd = -1 };
+	struct hcd_loop loop = { .agent = &agent, .control = &control, .metrics = &metrics };
 	struct hcd_region region;
 	struct hcd_tscmap map;
 	char why[512];
@@ -568,6 +600,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (cli.metrics_dir &&
+	    hcd_metrics_open(&metrics, cli.metrics_dir,
+			     cli.metrics_name ? cli.metrics_name : region.name,
+			     (u64)cli.metrics_interval_s * NSEC_PER_SEC, why, sizeof(why))) {
+		fprintf(stderr, "hostclockd: --metrics-dir %s\n", why);
+		hcd_control_close(&control);
+		if (region.created)
+			unlinkat(region.dir_fd, region.name, 0);
+		hcd_region_close(&region);
+		return 1;
+	}
+
 	/* every path is resolved already: daemon()'s chdir("/") changes nothing */
 	if (!cli.foreground) {
 		if (daemon(0, 0))
@@ -581,6 +625,7 @@ int main(int argc, char **argv)
 	if (hcd_region_guard(&region, hcd_init_agent, &loop) ||
 	    hcd_setup_fds(&loop, &agent)) {
 		hcd_err("region %s: could not set up the agent", cli.region);
+		hcd_metrics_close(&metrics);
 		hcd_control_close(&control);
 		hcd_region_close(&region);
 		return 1;
@@ -590,10 +635,14 @@ int main(int argc, char **argv)
 		 cli.region, region.created ? "new" : "existing", cli.tsc,
 		 (unsigned long long)(agent.opts.interval_ns / 1000000), cli.region,
 		 cli.enable_faults ? ", fault injection enabled" : "");
+	if (cli.metrics_dir)
+		hcd_info("metrics: %s/%s every %ld s", cli.metrics_dir, metrics.file,
+			 cli.metrics_interval_s);
 	hcd_region_guard(&region, hcd_first_update, &loop);
 
 	ret = hcd_run(&agent, &loop);
 	hcd_region_guard(&region, hcd_stop_agent, &agent);
+	hcd_metrics_close(&metrics);
 	hcd_control_close(&control);
 	hcd_region_close(&region);
 	hcd_info("stopped");
