@@ -15,6 +15,7 @@
 #   make modules-all   build for each kernel line (5.10, 6.1, 6.12, 7.x), W=1
 #   make dkms-check    dkms add/build/install/uninstall for each kernel line
 #   make guest-test    QEMU (TCG) guests of each kernel line run the scenarios
+#   make test-debug    scenarios on a KASAN/lockdep guest kernel, KUnit with KASAN
 #   make demo          the main job: agent, guest, chrony on hostclock, live
 #   make bench-reader  the userspace reader against clock_gettime()
 #
@@ -48,7 +49,7 @@ AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 
 .PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
 	guest-test test deps demo install-tools testbins bench-reader bench bench-quick \
-	fuzz fuzz-quick
+	fuzz fuzz-quick test-debug
 
 all: module
 
@@ -101,8 +102,12 @@ install-tools: $(TOOLS)
 CMP_DIR := tests/integration/compare
 TESTBINS := $(BUILD)/test/hc-compare $(BUILD)/test/hc-ptp-check \
 	$(BUILD)/test/hc-compare-host $(BUILD)/test/hc-dev-check \
-	$(BUILD)/test/hc-uevent $(BUILD)/test/hc-readcost
+	$(BUILD)/test/hc-uevent $(BUILD)/test/hc-readcost $(BUILD)/test/hc-hammer
 testbins: $(TESTBINS)
+
+$(BUILD)/test/hc-hammer: $(CMP_DIR)/hammer.c
+	@mkdir -p $(dir $@)
+	$(CC_USER) -O2 -Wall -Wextra -Werror -static -D_GNU_SOURCE -pthread -o $@ $<
 
 $(BUILD)/test/hc-readcost: tests/bench/readcost.c tests/bench/bench.h
 	@mkdir -p $(dir $@)
@@ -172,6 +177,12 @@ dkms-check:
 
 guest-test: $(TOOLS) $(TESTBINS)
 	tests/integration/run.sh
+
+# A debug guest kernel (KASAN, lockdep, full preemption) runs the
+# lifecycle, faults, observability and chrony-switch scenarios, and KUnit
+# runs on UML with KASAN (Documentation/testing.md#the-debug-kernel)
+test-debug: $(TOOLS) $(TESTBINS)
+	scripts/test-debug.sh
 
 deps:
 	scripts/install-deps.sh
