@@ -11,7 +11,11 @@
 # or the debootstrap chroot of the distribution that built that kernel
 # (scripts/kchroot.sh SUITE, made on first use), where KDIR is the path
 # inside it; HOSTKDIR is the same directory seen from this machine.
-# HOSTCLOCK_KERNELS chooses lines (default: all four).
+# HOSTCLOCK_KERNELS chooses lines (default: all four). One more line,
+# "debug", is offered only when HOSTCLOCK_KERNELS names it: the KASAN and
+# lockdep guest kernel of make test-debug, built from linux-source-6.12 by
+# scripts/debug-kernel.sh (on first use, about half an hour), whose built
+# tree is its KDIR.
 #
 #   5.10  Debian 11 bullseye, gcc 10        chroot bullseye
 #   6.1   Debian 12 bookworm, gcc 12        host
@@ -41,11 +45,19 @@ chroot_headers() {
 	echo "$line $kver /usr/src/linux-headers-$kver $suite $root/usr/src/linux-headers-$kver"
 }
 
+debug_tree() {
+	local kdir kver
+	kdir=$("$top/scripts/debug-kernel.sh" kdir) && kver=$("$top/scripts/debug-kernel.sh" kver) ||
+		{ echo "klines.sh: the debug kernel did not build" >&2; return 1; }
+	echo "debug $kver $kdir host $kdir"
+}
+
 for line in ${HOSTCLOCK_KERNELS:-5.10 6.1 6.12 7.x}; do
 	case $line in
 	5.10) chroot_headers 5.10 bullseye ;;
 	6.1|6.12) host_headers "$line" ;;
 	7|7.x) chroot_headers 7.x trixie ;;
-	*) echo "klines.sh: unknown kernel line '$line' (5.10 6.1 6.12 7.x)" >&2; exit 1 ;;
+	debug) debug_tree ;;
+	*) echo "klines.sh: unknown kernel line '$line' (5.10 6.1 6.12 7.x debug)" >&2; exit 1 ;;
 	esac
 done
