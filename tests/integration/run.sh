@@ -32,6 +32,11 @@
 # The guest finds its kernel's configuration in /kernel.config.
 # "# hostclock-peer-tests: yes" adds the kernel's selftests built by
 # scripts/peer-tests.sh under /peer.
+# On the "debug" line (scripts/debug-kernel.sh: KASAN, lockdep, full
+# preemption; only when HOSTCLOCK_KERNELS names it) every bound is
+# HOSTCLOCK_DEBUG_TIMEOUT_SCALE (4) times longer, the console shows the
+# kernel's warnings too, and any report of those checkers on the console
+# fails the scenario.
 # Every process started here is stopped when the scenario ends, also on
 # failure or interrupt. A failed scenario prints its failed checks, the
 # guest console's tail and the agent's log.
@@ -45,6 +50,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/lib.sh"
 cd "$top"
 limit=${HOSTCLOCK_GUEST_TIMEOUT:-120}
+debug_scale=${HOSTCLOCK_DEBUG_TIMEOUT_SCALE:-4}
+# what KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS and the rest print
+debug_reports='BUG:|WARNING:|ODEBUG|inconsistent lock state|possible (circular|recursive) locking|sleeping function called from invalid context|Oops|Call Trace|general protection'
 out=$top/build/guest
 bin=$top/build/tools
 tbin=$top/build/test
@@ -191,7 +199,7 @@ module_tree() {
 run_scenario() {
 	local sc=$1 line=$2 kver=$3 kimg=$4 modules=$5 extra=${6:-} name tag
 	local initrd log run agent_opts qemu_opts devices bound restore peers p
-	local start done_rc secs ok bad cmdline
+	local start done_rc secs ok bad cmdline reports
 	name=$(basename "$sc" .sh)
 	tag=$kver${extra:+ [$extra]}
 	initrd=$out/$name-$kver.cpio.gz
@@ -203,6 +211,10 @@ run_scenario() {
 	bound=$(sed -n 's/^# hostclock-timeout: //p' "$sc")
 	cmdline="$(sed -n 's/^# hostclock-cmdline: //p' "$sc") $extra"
 	grep -q '^# hostclock-tsc-reliable: no' "$sc" || cmdline="tsc=reliable $cmdline"
+	if [ "$line" = debug ]; then
+		bound=$((${bound:-$limit} * debug_scale))
+		cmdline="$cmdline loglevel=5"
+	fi
 	restore=
 	grep -q '^# hostclock-restore: yes' "$sc" && restore=$run/vm
 	peers=()
@@ -218,7 +230,7 @@ run_scenario() {
 		"$modules:lib/modules/$kver" \
 		"$tbin/hc-compare:bin/hc-compare" "$tbin/hc-ptp-check:bin/hc-ptp-check" \
 		"$tbin/hc-dev-check:bin/hc-dev-check" "$tbin/hc-uevent:bin/hc-uevent" \
-		"$tbin/hc-readcost:bin/hc-readcost" \
+		"$tbin/hc-readcost:bin/hc-readcost" "$tbin/hc-hammer:bin/hc-hammer" \
 		"$bin/hostclock-dump:bin/hostclock-dump" \
 		"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
 		"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
@@ -239,12 +251,15 @@ run_scenario() {
 	ok=$(grep -c '^HCTEST ok ' "$log")
 	bad=$(grep -c '^HCTEST fail ' "$log")
 	grep '^HCTEST note ' "$log" | sed "s/^HCTEST note /     $tag: /"
-	if [ "$done_rc" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$ok" -gt 0 ]; then
+	reports=
+	[ "$line" = debug ] && reports=$(grep -v '^HCTEST' "$log" | grep -E "$debug_reports")
+	if [ "$done_rc" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$ok" -gt 0 ] && [ -z "$reports" ]; then
 		echo "ok   $name on $line $tag: $ok checks (${secs}s)"
 		passed=$((passed + 1))
 	else
 		echo "FAIL $name on $line $tag (${secs}s):"
 		grep '^HCTEST fail ' "$log"
+		[ -z "$reports" ] || echo "$reports" | head -n 10 | sed 's/^/  debug kernel report: /'
 		[ "$done_rc" -eq 0 ] || echo "  guest did not finish; console tail:"
 		tail -n 40 "$log" | sed 's/^/  | /'
 		echo "  agent log tail:"
@@ -271,7 +286,11 @@ while read -r line kver kdir env hkdir <&3; do
 		HOSTCLOCK_KERNELS=$line scripts/build-modules.sh >/dev/null ||
 			{ echo "FAIL module build for $kver"; exit 1; }
 	fi
-	kimg=$(scripts/guest-kernel.sh "$kver" "$env") || exit 1
+	if [ "$line" = debug ]; then
+		kimg=$(scripts/debug-kernel.sh image) || exit 1
+	else
+		kimg=$(scripts/guest-kernel.sh "$kver" "$env") || exit 1
+	fi
 	echo "$version" >"$out/hostclock.version"
 	modules=$(module_tree "$kver" "$ko" "$kimg") || { echo "FAIL module tree for $kver"; exit 1; }
 
