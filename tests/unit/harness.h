@@ -16,6 +16,7 @@ void hc_suite_page_race(void);
 void hc_suite_agent(void);
 void hc_suite_pairing(void);
 void hc_suite_reader(void);
+void hc_suite_metrics(void);
 
 /* A fresh directory for a suite's files, removed at exit. */
 const char *hc_tmpdir(void);

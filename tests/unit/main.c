@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 	hc_suite_agent();
 	hc_suite_pairing();
 	hc_suite_reader();
+	hc_suite_metrics();
 	printf("%u passed, %u failed\n", hc_passed, hc_failed);
 	return hc_failed ? 1 : 0;
 }
