@@ -232,6 +232,7 @@ run_scenario() {
 		"$tbin/hc-dev-check:bin/hc-dev-check" "$tbin/hc-uevent:bin/hc-uevent" \
 		"$tbin/hc-readcost:bin/hc-readcost" "$tbin/hc-hammer:bin/hc-hammer" \
 		"$bin/hostclock-dump:bin/hostclock-dump" \
+		"tools/exporter/hostclock-guest-metrics:bin/hostclock-guest-metrics" \
 		"$debs/root-linuxptp/usr/sbin/phc_ctl:bin/phc_ctl" \
 		"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
 		"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" "${peers[@]}" || exit 1
