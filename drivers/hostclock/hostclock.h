@@ -30,8 +30,11 @@
  * @invalid_pages: transitions into an invalid page
  * @pair_bursts: pairing bursts answered
  * @pair_timeouts: pairing exchanges the agent did not answer in time
- * @crosststamp_failures: PTP_SYS_OFFSET_PRECISE refused (no TSC behind
- *	the system snapshot: another clocksource was current)
+ * @crosststamp_failures: PTP_SYS_OFFSET_PRECISE refused: this kernel
+ *	cannot snapshot the system clock asked for, or the TSC ran backwards
+ * @crosststamp_bracketed: PTP_SYS_OFFSET_PRECISE answered from a bracket
+ *	(the current clocksource is no function of the TSC)
+ * @crosststamp_bracket_ns: the last such answer's bound, in ns
  * @disruptions: disruption_marker changes seen
  * @vm_generation_changes: vm_generation_counter changes seen
  * @freq_changes: new pages whose period moved by more than freq_change_ppb
@@ -54,6 +57,8 @@ struct hostclock_counters {
 	u64 pair_bursts;
 	u64 pair_timeouts;
 	u64 crosststamp_failures;
+	u64 crosststamp_bracketed;
+	u64 crosststamp_bracket_ns;
 	u64 disruptions;
 	u64 vm_generation_changes;
 	u64 freq_changes;
@@ -196,7 +201,15 @@ int hostclock_cs_init(void);
 void hostclock_cs_exit(void);
 int hostclock_cs_feed(struct hostclock_dev *hc, const struct hostclock_clock *clk);
 void hostclock_cs_forget(struct hostclock_dev *hc);
-bool hostclock_cs_snapshot(clockid_t clock, struct system_time_snapshot *snap, u64 *tsc);
+/* What hostclock_cs_snapshot() could say of the TSC behind a snapshot. */
+enum hostclock_snap {
+	HOSTCLOCK_SNAP_NONE,
+	HOSTCLOCK_SNAP_EXACT,
+	HOSTCLOCK_SNAP_BRACKETED,
+};
+
+enum hostclock_snap hostclock_cs_snapshot(clockid_t clock, struct system_time_snapshot *snap,
+					  u64 *tsc, u64 *bracket);
 u64 hostclock_cs_clamps(void);
 
 /* hostclock_ptp.c: the PTP clock */

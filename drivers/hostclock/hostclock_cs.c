@@ -40,6 +40,8 @@
 #include <linux/ktime.h>
 #include <linux/rcupdate.h>
 #include <linux/timekeeping.h>
+#include <asm/pvclock.h>
+#include <asm/kvmclock.h>
 #include <asm/tsc.h>
 
 #include "hostclock.h"
@@ -322,6 +324,35 @@ void hostclock_cs_forget(struct hostclock_dev *hc)
 	mutex_unlock(&hostclock_cs_mutex);
 }
 
+/* Tries at a consistent copy of the hypervisor's pvclock page. */
+#define HOSTCLOCK_CS_PVCLOCK_TRIES	4
+
+/*
+ * kvm-clock's values for this CPU, when kvm-clock runs on it: the caller
+ * has preemption off, so they are those of the CPU its snapshot ran on.
+ */
+static bool hostclock_cs_pvclock(struct hostclock_pvclock *pv)
+{
+#ifdef CONFIG_KVM_GUEST
+	const struct pvclock_vcpu_time_info *src;
+	unsigned int i, version;
+
+	if (!this_cpu_hvclock())
+		return false;
+	src = this_cpu_pvti();
+	for (i = 0; i < HOSTCLOCK_CS_PVCLOCK_TRIES; i++) {
+		version = pvclock_read_begin(src);
+		pv->tsc_timestamp = READ_ONCE(src->tsc_timestamp);
+		pv->system_time = READ_ONCE(src->system_time);
+		pv->tsc_to_system_mul = READ_ONCE(src->tsc_to_system_mul);
+		pv->tsc_shift = READ_ONCE(src->tsc_shift);
+		if (!pvclock_read_retry(src, version))
+			return true;
+	}
+#endif
+	return false;
+}
+
 /**
  * hostclock_cs_tsc_of_snapshot() - the TSC behind a clocksource reading
  * @cycles: what a system time snapshot read from the current clocksource
@@ -329,13 +360,17 @@ void hostclock_cs_forget(struct hostclock_dev *hc)
  * @tsc_hi: TSC read just after it
  * @tsc: the TSC value the snapshot's times belong to
  *
- * See hostclock_snapshot_tsc(); the line is offered only while hostclock
- * is the current clocksource.
+ * Each clocksource that is a function of the TSC is a candidate: tsc
+ * itself, the hostclock line (only while hostclock is current) and
+ * kvm-clock's pvclock mapping. See hostclock_snapshot_tsc() and
+ * hostclock_pvclock_tsc_of(): a candidate counts only if it puts @cycles
+ * inside the bracket. Called with preemption off.
  *
  * Return: true if @tsc was found.
  */
 static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64 *tsc)
 {
+	struct hostclock_pvclock pv;
 	struct hostclock_line line;
 	unsigned int seq;
 
@@ -344,13 +379,17 @@ static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64
 		smp_rmb();	/* pairs with the writer's, as in read() */
 		line = *hostclock_cs_line(seq);
 		smp_rmb();	/* the copy is read before the re-check */
-		if (READ_ONCE(hostclock_latch.seq) == seq)
-			return hostclock_snapshot_tsc(&line, cycles, tsc_lo, tsc_hi, tsc);
+		if (READ_ONCE(hostclock_latch.seq) == seq &&
+		    hostclock_snapshot_tsc(&line, cycles, tsc_lo, tsc_hi, tsc))
+			return true;
 	}
-	return hostclock_snapshot_tsc(NULL, cycles, tsc_lo, tsc_hi, tsc);
+	if (hostclock_snapshot_tsc(NULL, cycles, tsc_lo, tsc_hi, tsc))
+		return true;
+	return hostclock_cs_pvclock(&pv) &&
+	       hostclock_pvclock_tsc_of(&pv, cycles, tsc_lo, tsc_hi, tsc);
 }
 
-/* Snapshots tried before giving up on a clocksource switching under us. */
+/* Snapshots tried for an exact answer, then for the narrowest bracket. */
 #define HOSTCLOCK_CS_SNAPSHOT_TRIES	3
 
 /**
@@ -358,27 +397,53 @@ static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64
  * @clock: the system clock wanted beside MONOTONIC_RAW
  * @snap: from hostclock_get_snapshot(), which reads the current clocksource once
  * @tsc: the TSC value behind that read
+ * @bracket: 0 when @tsc is exact; otherwise the most, in TSC ticks, that
+ *	@tsc can be from the read
  *
  * For the PTP clock's zero-width brackets and cross-timestamps and for the
- * drift sampler: system time and TSC from the same counter read.
+ * drift sampler: system time and TSC from the same counter read. With a
+ * clocksource that is no function of the TSC (hpet, acpi_pm), or a
+ * reading no candidate explains, the read lies somewhere between the two
+ * TSC reads around it; the narrowest of a few such brackets gives @tsc as
+ * its middle and half its width as @bracket.
  *
- * Return: false when neither tsc nor hostclock is the current clocksource,
- * or this kernel cannot snapshot @clock.
+ * Return: HOSTCLOCK_SNAP_EXACT, HOSTCLOCK_SNAP_BRACKETED, or
+ * HOSTCLOCK_SNAP_NONE when this kernel cannot snapshot @clock or the TSC
+ * ran backwards across every try.
  */
-bool hostclock_cs_snapshot(clockid_t clock, struct system_time_snapshot *snap, u64 *tsc)
+enum hostclock_snap hostclock_cs_snapshot(clockid_t clock, struct system_time_snapshot *snap,
+					  u64 *tsc, u64 *bracket)
 {
+	struct system_time_snapshot try;
+	u64 lo, hi, width = U64_MAX;
 	unsigned int i;
-	u64 lo, hi;
+	bool valid, exact;
 
 	for (i = 0; i < HOSTCLOCK_CS_SNAPSHOT_TRIES; i++) {
+		/* one CPU for the bracket, the read and its pvclock values */
+		preempt_disable();
 		lo = rdtsc_ordered();
-		if (!hostclock_get_snapshot(clock, snap))
-			return false;
+		valid = hostclock_get_snapshot(clock, &try);
 		hi = rdtsc_ordered();
-		if (hostclock_cs_tsc_of_snapshot(snap->cycles, lo, hi, tsc))
-			return true;
+		exact = valid && hostclock_cs_tsc_of_snapshot(try.cycles, lo, hi, tsc);
+		preempt_enable();
+		if (!valid)
+			return HOSTCLOCK_SNAP_NONE;
+		if (exact) {
+			*snap = try;
+			*bracket = 0;
+			return HOSTCLOCK_SNAP_EXACT;
+		}
+		if (hi >= lo && hi - lo < width) {
+			width = hi - lo;
+			*snap = try;
+			*tsc = lo + width / 2;
+		}
 	}
-	return false;
+	if (width == U64_MAX)
+		return HOSTCLOCK_SNAP_NONE;
+	*bracket = width - width / 2;
+	return HOSTCLOCK_SNAP_BRACKETED;
 }
 
 /**

@@ -7,15 +7,18 @@
  * current clocksource exactly once: the TSC behind that read is recovered
  * (it is the reading itself when tsc is current, the line inverted when
  * hostclock is) and checked against two TSC reads around the snapshot. So
- * PTP_SYS_OFFSET_PRECISE works whichever of the two is current, on every
- * kernel, without get_device_system_crosststamp(), which from 6.9 refuses a
- * module's clocksource. With another clocksource current, gettimex64
- * brackets honestly and getcrosststamp says -EOPNOTSUPP.
+ * PTP_SYS_OFFSET_PRECISE is exact whichever of the two is current, and
+ * with kvm-clock through its pvclock page, on every kernel, without
+ * get_device_system_crosststamp(), which from 6.9 refuses a module's
+ * clocksource. With a clocksource that is no function of the TSC (hpet,
+ * acpi_pm), gettimex64 brackets honestly and getcrosststamp answers from
+ * the narrowest bracket, with its bound in sysfs.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ptp_clock_kernel.h>
 #include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/timekeeping.h>
 #include <asm/tsc.h>
 
@@ -33,10 +36,11 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 {
 	struct hostclock_dev *hc = hostclock_ptp_dev(info);
 	struct system_time_snapshot snap;
-	u64 tsc;
+	u64 tsc, bracket;
 	int ret;
 
-	if (sts && hostclock_cs_snapshot(hostclock_sts_clockid(sts), &snap, &tsc)) {
+	if (sts && hostclock_cs_snapshot(hostclock_sts_clockid(sts), &snap, &tsc,
+					 &bracket) == HOSTCLOCK_SNAP_EXACT) {
 		/* system time and device time from the same counter read */
 		ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, ts);
 		if (ret)
@@ -51,16 +55,25 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 	return hostclock_dev_time_at(hc, tsc, hostclock_timescale, ts);
 }
 
+/*
+ * PTP_SYS_OFFSET_PRECISE answers whatever the current clocksource: chrony
+ * and phc2sys keep the reading method that worked first, so refusing it
+ * after a clocksource change would starve them until restarted. Exact
+ * where the clocksource is a function of the TSC; otherwise from the
+ * narrowest bracket, its bound counted and shown in sysfs.
+ */
 static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 					struct system_device_crosststamp *xt)
 {
 	struct hostclock_dev *hc = hostclock_ptp_dev(info);
 	struct system_time_snapshot snap;
+	enum hostclock_snap kind;
 	struct timespec64 ts;
-	u64 tsc;
+	u64 tsc, bracket;
 	int ret;
 
-	if (!hostclock_cs_snapshot(hostclock_xtstamp_clockid(xt), &snap, &tsc)) {
+	kind = hostclock_cs_snapshot(hostclock_xtstamp_clockid(xt), &snap, &tsc, &bracket);
+	if (kind == HOSTCLOCK_SNAP_NONE) {
 		spin_lock(&hc->lock);
 		hc->count.crosststamp_failures++;
 		spin_unlock(&hc->lock);
@@ -69,6 +82,14 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 	ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, &ts);
 	if (ret)
 		return ret;
+	if (kind == HOSTCLOCK_SNAP_BRACKETED) {
+		u64 ns = tsc_khz ? mul_u64_u32_div(bracket, NSEC_PER_MSEC, tsc_khz) : U64_MAX;
+
+		spin_lock(&hc->lock);
+		hc->count.crosststamp_bracketed++;
+		hc->count.crosststamp_bracket_ns = ns;
+		spin_unlock(&hc->lock);
+	}
 	xt->device = timespec64_to_ktime(ts);
 	hostclock_xtstamp_set_sys(xt, &snap);
 	return 0;

@@ -2,9 +2,10 @@
 /*
  * The drift sampler: every sample_interval_ms, one paired sample of the
  * guest's CLOCK_REALTIME and the host's UTC at the same TSC read, into the
- * core's statistics (core/drift.c). With tsc or hostclock current both come
- * from one system time snapshot, as for PTP_SYS_OFFSET_PRECISE; otherwise
- * CLOCK_REALTIME is read between two TSC reads and paired with their middle.
+ * core's statistics (core/drift.c). Both come from one system time
+ * snapshot, as for PTP_SYS_OFFSET_PRECISE: exact with tsc, hostclock or
+ * kvm-clock current, otherwise paired with the middle of the TSC reads
+ * around it.
  *
  * Also here: the optional step of CLOCK_REALTIME to the host's time when a
  * disruption is seen (step_on_disruption), what operators otherwise write
@@ -44,20 +45,16 @@ MODULE_PARM_DESC(step_max_error_ns,
 /* At most one step per this many seconds per instance. */
 #define HOSTCLOCK_STEP_RATELIMIT_S	10
 
-/* The TSC and CLOCK_REALTIME at one moment. */
-static void hostclock_sample_pair(u64 *tsc, ktime_t *real)
+/* The TSC and CLOCK_REALTIME at one moment, or the middle of a bracket. */
+static bool hostclock_sample_pair(u64 *tsc, ktime_t *real)
 {
 	struct system_time_snapshot snap;
-	u64 lo, hi;
+	u64 bracket;
 
-	if (hostclock_cs_snapshot(CLOCK_REALTIME, &snap, tsc)) {
-		*real = hostclock_snapshot_systime(&snap);
-		return;
-	}
-	lo = rdtsc_ordered();
-	*real = ktime_get_real();
-	hi = rdtsc_ordered();
-	*tsc = lo + (hi - lo) / 2;
+	if (hostclock_cs_snapshot(CLOCK_REALTIME, &snap, tsc, &bracket) == HOSTCLOCK_SNAP_NONE)
+		return false;
+	*real = hostclock_snapshot_systime(&snap);
+	return true;
 }
 
 static void hostclock_sample_work(struct work_struct *work)
@@ -71,9 +68,9 @@ static void hostclock_sample_work(struct work_struct *work)
 
 	if (!ms)
 		goto again;
-	hostclock_sample_pair(&tsc, &real);
-	if (hostclock_dev_time_at(hc, tsc, HOSTCLOCK_TS_UTC, &host))
-		goto again;	/* no usable clock: no sample */
+	if (!hostclock_sample_pair(&tsc, &real) ||
+	    hostclock_dev_time_at(hc, tsc, HOSTCLOCK_TS_UTC, &host))
+		goto again;	/* no pair, or no usable clock: no sample */
 	spin_lock(&hc->lock);
 	hostclock_drift_add(&hc->drift, ktime_get_ns(),
 			    timespec64_to_ns(&host) - ktime_to_ns(real),

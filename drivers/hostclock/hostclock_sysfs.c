@@ -171,6 +171,8 @@ HOSTCLOCK_U64_ATTR(seq_retries, hc->count.seq_retries);
 HOSTCLOCK_U64_ATTR(read_timeouts, hc->count.read_timeouts);
 HOSTCLOCK_U64_ATTR(invalid_pages, hc->count.invalid_pages);
 HOSTCLOCK_U64_ATTR(crosststamp_failures, hc->count.crosststamp_failures);
+HOSTCLOCK_U64_ATTR(crosststamp_bracketed, hc->count.crosststamp_bracketed);
+HOSTCLOCK_U64_ATTR(crosststamp_bracket_ns, hc->count.crosststamp_bracket_ns);
 HOSTCLOCK_U64_ATTR(disruption_steps, hc->count.disruption_steps);
 HOSTCLOCK_U64_ATTR(rate_refused, hc->count.rate_refused);
 HOSTCLOCK_U64_ATTR(rate_limited, hc->count.rate_limited);
@@ -229,6 +231,8 @@ static struct attribute *hostclock_attrs[] = {
 	&dev_attr_invalid_pages.attr,
 	&dev_attr_monotonic_clamps.attr,
 	&dev_attr_crosststamp_failures.attr,
+	&dev_attr_crosststamp_bracketed.attr,
+	&dev_attr_crosststamp_bracket_ns.attr,
 	&dev_attr_disruption_steps.attr,
 	&dev_attr_rate_refused.attr,
 	&dev_attr_rate_limited.attr,

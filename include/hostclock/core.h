@@ -207,6 +207,24 @@ bool hostclock_state_usable(enum hostclock_state state);
 bool hostclock_snapshot_tsc(const struct hostclock_line *line, u64 cycles,
 			    u64 tsc_lo, u64 tsc_hi, u64 *tsc);
 
+/**
+ * struct hostclock_pvclock - what kvm-clock reads the TSC with, for one vCPU
+ * @tsc_timestamp: the TSC at @system_time
+ * @system_time: kvm-clock's nanoseconds at @tsc_timestamp
+ * @tsc_to_system_mul: nanoseconds per (shifted) tick, a 32-bit binary fraction
+ * @tsc_shift: the shift applied to the TSC delta first (negative: right)
+ */
+struct hostclock_pvclock {
+	u64 tsc_timestamp;
+	u64 system_time;
+	u32 tsc_to_system_mul;
+	s8 tsc_shift;
+};
+
+bool hostclock_pvclock_ns(const struct hostclock_pvclock *pv, u64 tsc, u64 *ns);
+bool hostclock_pvclock_tsc_of(const struct hostclock_pvclock *pv, u64 cycles,
+			      u64 tsc_lo, u64 tsc_hi, u64 *tsc);
+
 /* What changed from one valid page to the next (hostclock_page_changes()). */
 #define HOSTCLOCK_CHANGE_FREQ		BIT(0)
 #define HOSTCLOCK_CHANGE_STEP		BIT(1)

@@ -406,6 +406,77 @@ bool hc_check_snapshot_tsc(char *msg)
 	return true;
 }
 
+/* kvm-clock's nanoseconds at @tsc, written out plainly as the reference */
+static u64 hc_pvclock_ref(const struct hostclock_pvclock *pv, u64 tsc)
+{
+	u64 d = tsc - pv->tsc_timestamp;
+
+	d = pv->tsc_shift < 0 ? d >> -pv->tsc_shift : d << pv->tsc_shift;
+	return pv->system_time + (u64)(((__uint128_t)d * pv->tsc_to_system_mul) >> 32);
+}
+
+/*
+ * Every reading of a bracket maps back to the first TSC that gives it, or
+ * is refused when no TSC gives it; pages that cannot be used are refused.
+ */
+static bool hc_pvclock_sweep(const struct hostclock_pvclock *pv, const char *what,
+			     char *msg)
+{
+	const u64 lo = pv->tsc_timestamp + 1000003, hi = lo + 2000;
+	u64 ns, t;
+
+	for (ns = hc_pvclock_ref(pv, lo) - 3; ns <= hc_pvclock_ref(pv, hi) + 3; ns++) {
+		u64 want = 0, got = 0;
+		bool have = false;
+
+		for (t = lo; t <= hi && !have; t++)
+			if (hc_pvclock_ref(pv, t) == ns) {
+				want = t;
+				have = true;
+			}
+		if (hostclock_pvclock_tsc_of(pv, ns, lo, hi, &got) != have ||
+		    (have && got != want))
+			return hc_fail(msg, "%s: reading %llu: TSC %llu, expected %llu (0: none)",
+				       what, (unsigned long long)ns, (unsigned long long)got,
+				       (unsigned long long)want);
+	}
+	return true;
+}
+
+bool hc_check_pvclock(char *msg)
+{
+	/* 2.5 GHz (0.4 ns a tick), 1 GHz with a right shift, 0.5 GHz (2 ns: gaps) */
+	struct hostclock_pvclock fast = { 1ULL << 40, 5000000000ULL, 1717986919U, 0 };
+	struct hostclock_pvclock halved = { 1ULL << 40, 7ULL, 0x80000000U, 1 };
+	struct hostclock_pvclock slow = { 1ULL << 41, 123ULL, 0x80000000U, 2 };
+	struct hostclock_pvclock bad = fast;
+	u64 ns, tsc;
+
+	if (!hc_pvclock_sweep(&fast, "2.5 GHz", msg) ||
+	    !hc_pvclock_sweep(&halved, "1 GHz", msg) ||
+	    !hc_pvclock_sweep(&slow, "0.5 GHz", msg))
+		return false;
+	if (!hostclock_pvclock_ns(&fast, fast.tsc_timestamp + 10, &ns) || ns != 5000000004ULL)
+		return hc_fail(msg, "10 ticks at 2.5 GHz: %llu ns", (unsigned long long)ns);
+	if (hostclock_pvclock_ns(&fast, fast.tsc_timestamp - 1, &ns))
+		return hc_fail(msg, "a TSC before the page's timestamp accepted");
+	bad.tsc_shift = 32;
+	if (hostclock_pvclock_ns(&bad, fast.tsc_timestamp + 1, &ns))
+		return hc_fail(msg, "shift 32 accepted");
+	bad.tsc_shift = -100;
+	if (hostclock_pvclock_ns(&bad, fast.tsc_timestamp + 1, &ns))
+		return hc_fail(msg, "shift -100 accepted");
+	bad.tsc_shift = 31;
+	if (hostclock_pvclock_ns(&bad, fast.tsc_timestamp + (1ULL << 34), &ns))
+		return hc_fail(msg, "a delta shifted past 64 bits accepted");
+	ns = hc_pvclock_ref(&fast, (1ULL << 40) + 500);
+	if (hostclock_pvclock_tsc_of(&fast, ns, (1ULL << 40) + 600, (1ULL << 40) + 400, &tsc))
+		return hc_fail(msg, "an inverted bracket accepted");
+	if (hostclock_pvclock_tsc_of(&fast, 123456, (1ULL << 40) + 400, (1ULL << 40) + 600, &tsc))
+		return hc_fail(msg, "another clocksource's reading accepted");
+	return true;
+}
+
 /* One series of drift samples and what its statistics must be. */
 static bool hc_drift_expect(const struct hostclock_drift *d, const char *what,
 			    s64 mean, u64 stddev, s64 ppb, bool have, char *msg)

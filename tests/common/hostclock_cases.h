@@ -116,6 +116,7 @@ extern const unsigned int hc_state_vector_count;
 bool hc_check_state(const struct hc_state_vector *v, char *msg);
 bool hc_check_state_names(char *msg);
 bool hc_check_snapshot_tsc(char *msg);
+bool hc_check_pvclock(char *msg);
 
 bool hc_check_drift(char *msg);
 

@@ -141,6 +141,13 @@ static void hc_test_snapshot_tsc(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, hc_check_snapshot_tsc(msg), "%s", msg);
 }
 
+static void hc_test_pvclock(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_pvclock(msg), "%s", msg);
+}
+
 static void hc_test_drift(struct kunit *test)
 {
 	char msg[HC_MSG_LEN] = "";
@@ -248,6 +255,7 @@ static struct kunit_case hostclock_driver_cases[] = {
 	KUNIT_CASE_PARAM(hc_test_state, hc_state_gen_params),
 	KUNIT_CASE(hc_test_state_names),
 	KUNIT_CASE(hc_test_snapshot_tsc),
+	KUNIT_CASE(hc_test_pvclock),
 	KUNIT_CASE(hc_test_drift),
 	KUNIT_CASE_PARAM(hc_test_change, hc_change_gen_params),
 	KUNIT_CASE_PARAM(hc_test_rate, hc_rate_gen_params),

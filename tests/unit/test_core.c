@@ -205,6 +205,8 @@ void hc_suite_core(void)
 	hc_report("rate bound", "calibration and ppb units", hc_check_rate_units(msg), msg);
 	hc_report("snapshot tsc", "every clocksource situation",
 		  hc_check_snapshot_tsc(msg), msg);
+	hc_report("pvclock", "kvm-clock readings back to their TSC",
+		  hc_check_pvclock(msg), msg);
 	for (i = 0; i < hc_error_vector_count; i++)
 		hc_report("error", hc_error_vectors[i].name,
 			  hc_check_error(&hc_error_vectors[i], msg), msg);
