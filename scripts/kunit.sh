@@ -6,7 +6,13 @@
 # unpacked tree as drivers/hostclock_kunit/ (recreated on every run, so the
 # links follow this checkout wherever it is).
 #
-# usage: scripts/kunit.sh [extra kunit.py run arguments]
+# usage: scripts/kunit.sh [--kasan] [extra kunit.py run arguments]
+#
+# --kasan: the same suites on a UML kernel with generic KASAN (make
+# test-debug), built in its own directory (build/kunit-kasan) so that the
+# plain build stays as it is. A KASAN report fails the test it happens in
+# (KASAN marks the running KUnit test failed), and any report in the
+# kernel's output fails the run, inside a test or not.
 
 set -euo pipefail
 
@@ -14,6 +20,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 ksrc=$("$top/scripts/linux-source.sh")
 link=$ksrc/drivers/hostclock_kunit
 build=$top/build/kunit
+kasan=()
+if [ "${1:-}" = --kasan ]; then
+	shift
+	build=$top/build/kunit-kasan
+	kasan=(--kconfig_add CONFIG_KASAN=y --kconfig_add CONFIG_KASAN_GENERIC=y
+	       --kconfig_add CONFIG_KASAN_VMALLOC=y)
+fi
 
 rm -rf "$link"
 mkdir -p "$link"
@@ -40,7 +53,7 @@ cd "$ksrc"
 set +e
 python3 tools/testing/kunit/kunit.py run --build_dir="$build" \
 	--kunitconfig="$top/tests/kunit/.kunitconfig" --jobs="$(nproc)" \
-	--timeout=300 "$@" 2>&1 | tee "$log"
+	--timeout=300 "${kasan[@]}" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 
@@ -52,6 +65,18 @@ if [ -z "$passed" ]; then
 	echo "kunit.sh: no test summary from kunit.py (exit $rc)" >&2
 	echo "0 passed, 1 failed"
 	exit 1
+fi
+if [ ${#kasan[@]} -gt 0 ]; then
+	# the options must have taken: a KASAN run without KASAN proves nothing
+	for o in CONFIG_KASAN=y CONFIG_KASAN_GENERIC=y; do
+		grep -qx "$o" "$build/.config" ||
+			{ echo "kunit.sh: $o did not take in $build/.config" >&2; failed=$((${failed:-0} + 1)); }
+	done
+	# kunit.py keeps the kernel's whole output in test.log
+	if grep -E 'BUG: KASAN|WARNING:|BUG:' "$build/test.log" >&2; then
+		echo "kunit.sh: the kernel reported the above (full output: $build/test.log)" >&2
+		failed=$((${failed:-0} + 1))
+	fi
 fi
 echo "${passed} passed, ${failed:-0} failed"
 [ "$rc" -eq 0 ] && [ "${failed:-0}" -eq 0 ]
