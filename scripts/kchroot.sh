@@ -13,7 +13,8 @@
 #                                               run CMD in it, with /proc and
 #                                               each SRC bind-mounted at DEST
 #
-# SUITE is bullseye (Linux 5.10) or trixie (Linux 7.x from trixie-backports).
+# SUITE is bullseye (Linux 5.10), trixie (Linux 7.x from trixie-backports)
+# or bookworm (Linux 6.1: a clean Debian 12 for the package tests).
 # Chroots live under $HOSTCLOCK_CHROOTS, by default the chroots/ of the
 # cache (/var/cache/hostclock, or $HOSTCLOCK_CACHE), outside any clone, so a second run costs seconds. Each carries a stamp of
 # the recipe and mirror it was made from; a chroot whose stamp differs, that
@@ -43,8 +44,9 @@ die() { log "error: $*"; exit 1; }
 tools="gcc make libc6-dev bc kmod sparse dkms xz-utils"
 case $suite in
 bullseye) suites="bullseye"; kernel_suite=bullseye ;;
+bookworm) suites="bookworm"; kernel_suite=bookworm ;;
 trixie) suites="trixie trixie-backports"; kernel_suite=trixie-backports ;;
-*) die "unknown suite (bullseye, trixie)" ;;
+*) die "unknown suite (bullseye, bookworm, trixie)" ;;
 esac
 recipe="recipe=3 suites=$suites kernel=$kernel_suite tools=$tools"
 
