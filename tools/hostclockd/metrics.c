@@ -494,6 +494,9 @@ int hcd_metrics_format(const struct hcd_metrics *m, const struct hcd_agent *a,
 	hcd_sample(&o, "hostclock_agent_info", extra, "1");
 	hcd_gauge_ns(&o, "hostclock_agent_start_time_seconds",
 		     "When this agent run started, host CLOCK_REALTIME.", m->start_ns);
+	hcd_gauge_ns(&o, "hostclock_metrics_timestamp_seconds",
+		     "When this file was written, host CLOCK_REALTIME.",
+		     hcd_clock_ns(CLOCK_REALTIME));
 	hcd_gauge_ns(&o, "hostclock_agent_update_interval_seconds",
 		     "The agent's update interval (--interval).", (s64)a->opts.interval_ns);
 	hcd_counter(&o, "hostclock_region_resizes_total",
