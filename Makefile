@@ -18,6 +18,8 @@
 #   make test-debug    scenarios on a KASAN/lockdep guest kernel, KUnit with KASAN
 #   make demo          the main job: agent, guest, chrony on hostclock, live
 #   make bench-reader  the userspace reader against clock_gettime()
+#   make monitoring-test  Prometheus metrics of agent and guest with node_exporter
+#                      and promtool (not part of make test)
 #
 # KDIR defaults to the running kernel's build directory; when that has no
 # headers (as on a build machine running another kernel), to the newest
@@ -49,7 +51,7 @@ AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 
 .PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
 	guest-test test deps demo install-tools testbins bench-reader bench bench-quick \
-	fuzz fuzz-quick test-debug
+	fuzz fuzz-quick test-debug monitoring-test
 
 all: module
 
@@ -165,6 +167,11 @@ fuzz:
 
 fuzz-quick:
 	scripts/fuzz.sh --quick
+
+# hostclockd --metrics-dir and the guest exporter through node_exporter;
+# the alerting rules with promtool (Documentation/monitoring.md)
+monitoring-test: $(TOOLS) $(TESTBINS)
+	scripts/monitoring-test.sh
 
 lint:
 	scripts/lint.sh
