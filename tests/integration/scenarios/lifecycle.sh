@@ -10,13 +10,37 @@
 # held across it (SIGBUS after, not the old page), and rebind; 20 cycles of
 # load / current / chrony sampling the PHC / switch away and rmmod under
 # chrony; the monotonic guard forced on; and suspend and resume (pm_test
-# "core") with hostclock current.
+# "core") with hostclock current. Every rmmod and unbind runs while
+# hc-hammer reads CLOCK_MONOTONIC and CLOCK_REALTIME in 4 threads, half of
+# them through the system call: tasks are in (or preempted in) the
+# clocksource's read path while it is switched away from and its module
+# freed, and neither clock may go back, in a thread or across threads.
 
 # hostclock-every-line: yes
 # hostclock-timeout: 300
 # hostclock-cmdline-variants: preempt=full
 
 . /hc-lib.sh
+
+# hammered CMD...: CMD while hc-hammer runs, from before it starts to after
+# it is done; CMD's status. hc-hammer's verdict goes to /tmp/hammer.log,
+# judged at the end.
+hammered() {
+	rm -f /tmp/hammer.stop /tmp/hammer.stop.ready
+	hc-hammer -t 4 -s 600 /tmp/hammer.stop >>/tmp/hammer.log 2>&1 &
+	_hammer=$!
+	_i=0
+	until [ -e /tmp/hammer.stop.ready ] || [ $_i -ge 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	"$@"
+	_rc=$?
+	touch /tmp/hammer.stop
+	wait "$_hammer" || echo "hc-hammer around '$*' exited $?" >>/tmp/hammer.log
+	return $_rc
+}
+: >/tmp/hammer.log
 
 modprobe hostclock
 wait_readable 30
@@ -26,7 +50,7 @@ make_current
 # rmmod while hostclock is current: refused, and nothing changes
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
 check "rmmod while hostclock is current fails with EBUSY ($(rmmod_refused | head -n 1))" \
-	rmmod_refused
+	hammered rmmod_refused
 check "after the refused rmmod: PTP readable" hc-ptp-check "$ptp" get
 check "after the refused rmmod: hostclock current and counting" sh -c \
 	"grep -qx hostclock $cs/current_clocksource && a=\$(cat /proc/uptime) && sleep 0.2 && [ \"\$(cat /proc/uptime)\" != \"\$a\" ]"
@@ -36,7 +60,7 @@ rm -f /tmp/go
 hc-ptp-check "$ptp" hold /tmp/go >/tmp/held 2>&1 &
 holder=$!
 sleep 1
-check "switch to tsc, rmmod with /dev/ptp open" unload
+check "switch to tsc, rmmod with /dev/ptp open" hammered unload
 check "the kernel is on $(cat "$cs/current_clocksource")" \
 	sh -c "! grep -qw hostclock $cs/current_clocksource"
 touch /tmp/go
@@ -64,7 +88,7 @@ hc-dev-check /dev/hostclock0 hold /tmp/go >/tmp/maphold 2>&1 &
 mapper=$!
 sleep 1
 check "unbind $bdf while hostclock is current and /dev/ptp in use" \
-	sh -c "echo $bdf >/sys/bus/pci/drivers/hostclock/unbind"
+	hammered sh -c "echo $bdf >/sys/bus/pci/drivers/hostclock/unbind"
 check "clocksource stays current and counting" sh -c \
 	"grep -qx hostclock $cs/current_clocksource && a=\$(cat /proc/uptime) && sleep 0.2 && [ \"\$(cat /proc/uptime)\" != \"\$a\" ]"
 touch /tmp/go
@@ -81,8 +105,8 @@ check "rebind $bdf" sh -c "echo $bdf >/sys/bus/pci/drivers/hostclock/bind"
 wait_readable 30
 check "readable after rebind ($ptp)" hc-ptp-check "$ptp" get
 make_current
-check "rmmod after rebind, hostclock current: refused" rmmod_refused
-check "switch to tsc, rmmod after rebind" unload
+check "rmmod after rebind, hostclock current: refused" hammered rmmod_refused
+check "switch to tsc, rmmod after rebind" hammered unload
 
 # cycles: load, make current, chrony reading the PHC, unload under chrony
 samples() { grep -c " HC " /tmp/chrony/refclocks.log 2>/dev/null || echo 0; }
@@ -104,7 +128,7 @@ CONF
 		j=$((j + 1))
 	done
 	got=$(samples)
-	unload
+	hammered unload
 	gone=$?
 	kill "$chrony"
 	wait "$chrony" 2>/dev/null
@@ -139,7 +163,7 @@ note "guard on: $r (windows with a pairing burst skipped: $skipped)"
 d=$(field device_minus_raw_rate_ppb "$r")
 check "guard on: the clock runs at the page's rate (within 1 ppm of the PTP clock: ${d:-none} ppb)" \
 	within "${d:-999999}" 1000
-unload
+hammered unload
 
 # pm_test "core" runs the whole suspend path, timekeeping and clocksource
 # suspend included, then resumes after a few seconds without powering off.
@@ -163,4 +187,13 @@ if [ -w /sys/power/pm_test ] && grep -qw mem /sys/power/state; then
 else
 	note "no pm_test or no mem sleep state in this guest; suspend not tested"
 fi
-check "final rmmod (after switching to tsc)" unload
+check "final rmmod (after switching to tsc)" hammered unload
+
+# 27 hammered runs when every step above was reached
+runs=$(grep -c '^hammer: ' /tmp/hammer.log)
+note "hc-hammer, last run: $(grep '^hammer: ' /tmp/hammer.log | tail -n 1)"
+grep -v '^hammer: .* monotonic_back=0 realtime_back=0 ' /tmp/hammer.log | head -n 3 |
+	sed 's/^/HCTEST note went back or failed: /'
+check "no clock went back while $runs rmmods and unbinds ran under hc-hammer" \
+	sh -c '[ "$1" -ge 27 ] && ! grep -qv "^hammer: .* monotonic_back=0 realtime_back=0 " /tmp/hammer.log' \
+	- "$runs"
