@@ -18,6 +18,9 @@
 #   make test-debug    scenarios on a KASAN/lockdep guest kernel, KUnit with KASAN
 #   make demo          the main job: agent, guest, chrony on hostclock, live
 #   make bench-reader  the userspace reader against clock_gettime()
+#   make deb           Debian packages hostclock-dkms and hostclockd, lintian
+#   make deb-test      install, upgrade, purge them in bookworm, bullseye, trixie
+#   make libvirt-test  a libvirt TCG domain with its agent from the hook
 #   make monitoring-test  Prometheus metrics of agent and guest with node_exporter
 #                      and promtool (not part of make test)
 #
@@ -51,7 +54,7 @@ AGENT_HDRS := $(wildcard tools/hostclockd/*.h)
 
 .PHONY: all module tools clean distclean check kunit lint modules-all dkms-check \
 	guest-test test deps demo install-tools testbins bench-reader bench bench-quick \
-	fuzz fuzz-quick test-debug monitoring-test
+	fuzz fuzz-quick test-debug monitoring-test deb deb-test libvirt-test
 
 all: module
 
@@ -193,6 +196,15 @@ test-debug: $(TOOLS) $(TESTBINS)
 
 deps:
 	scripts/install-deps.sh
+
+deb:
+	scripts/deb.sh
+
+deb-test:
+	scripts/deb-test.sh
+
+libvirt-test:
+	scripts/libvirt-test.sh
 
 # The README's test command: everything, installing what is missing first.
 test: deps
