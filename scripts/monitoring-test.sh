@@ -81,8 +81,8 @@ check "guest: the metrics scenario passes on $line" \
 	env HOSTCLOCK_KERNELS="$line" tests/integration/run.sh tests/integration/scenarios/metrics.sh
 sed 's/^/  | /' "$work/out" | grep -v '^  | ok ' | head -n 5
 for round in healthy offset stale; do
-	sed -n "s/^HCPROM $round //p" "$glog" >"$work/guest-$round.prom"
-	sed -n "s/^HCSYSFS $round //p" "$glog" >"$work/guest-$round.sysfs"
+	sed -n "s/^HCPROM $round //p" "$glog" | tr -d '\r' >"$work/guest-$round.prom"
+	sed -n "s/^HCSYSFS $round //p" "$glog" | tr -d '\r' >"$work/guest-$round.sysfs"
 	check "guest $round: the exporter's file is in the console log" test -s "$work/guest-$round.prom"
 	check "guest $round: promtool check metrics is clean" promtool_clean "$work/guest-$round.prom"
 	check "guest $round: every sysfs value is in the file, as sysfs showed it" \

@@ -18,8 +18,9 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
 
 
-def parse(path):
-    """{(name, ((label, value), ...)): float} and the TYPEs of a file."""
+def parse(path, once=True):
+    """{(name, ((label, value), ...)): float} and the TYPEs of a file; with
+    once, a series twice is an error."""
     samples, types = {}, {}
     for line in open(path, encoding="utf-8"):
         line = line.rstrip("\n")
@@ -34,7 +35,7 @@ def parse(path):
             raise SystemExit(f"{path}: not a sample: {line!r}")
         labels = tuple(sorted(LABEL.findall(m.group(3) or "")))
         key = (m.group(1), labels)
-        if key in samples:
+        if once and key in samples:
             raise SystemExit(f"{path}: twice: {line!r}")
         samples[key] = float(m.group(4))
     return samples, types
@@ -185,7 +186,7 @@ def scrape(scraped, guest_file, *host_files):
 
 
 def names(prom, rules, dashboard, doc):
-    _, types = parse(prom)
+    _, types = parse(prom, once=False)
     doc_text = open(doc).read()
     used = set()
     for f in (rules, dashboard):

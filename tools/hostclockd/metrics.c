@@ -358,7 +358,7 @@ static void hcd_metrics_page(struct hcd_out *o, const struct hcd_agent *a)
 	int err = hostclock_clock_validate(p, HOSTCLOCK_REGION_SIZE);
 	char extra[64];
 
-	hcd_counter(o, "hostclock_page_updates_total", "Pages published by this agent run.",
+	hcd_counter(o, "hostclock_page_updates_total", "Pages published (host, label vm) or new page generations seen (guest, label device).",
 		    a->updates);
 	hcd_gauge_ns(o, "hostclock_page_last_update_timestamp_seconds",
 		     "Host CLOCK_REALTIME of the last published page.", a->last_sample.ns);
@@ -366,21 +366,21 @@ static void hcd_metrics_page(struct hcd_out *o, const struct hcd_agent *a)
 		      HCD_STATUS_COUNT, p->clock_status,
 		      "clock_status of the published page (1 for the current one).");
 	hcd_family(o, "hostclock_page_error_info", "gauge",
-		   "Validation of the published page: error is none or the failed check.");
+		   "Validation of the page: error is none or the failed check.");
 	snprintf(extra, sizeof(extra), "error=\"%s\"", err ? hostclock_err_name(err) : "none");
 	hcd_sample(o, "hostclock_page_error_info", extra, "1");
 	hcd_counter(o, "hostclock_disruptions_total",
-		    "Disruption markers published by this agent run, the one at its start included.",
+		    "Disruption markers published (host, the agent's start included) or new ones seen (guest).",
 		    a->disruptions);
 	hcd_gauge_u64(o, "hostclock_vm_generation", "vm_generation_counter of the page.",
 		      a->vm_generation);
 	if (p->flags & VMCLOCK_FLAG_TIME_MAXERROR_VALID)
 		hcd_gauge_ns(o, "hostclock_time_maxerror_seconds",
-			     "time_maxerror of the page when published; absent when not valid.",
+			     "time_maxerror of the page (host: when published; guest: grown to now); absent when not valid.",
 			     (s64)p->time_maxerror_nanosec);
 	if (p->flags & VMCLOCK_FLAG_TIME_ESTERROR_VALID)
 		hcd_gauge_ns(o, "hostclock_time_esterror_seconds",
-			     "time_esterror of the page when published; absent when not valid.",
+			     "time_esterror of the page (host: when published; guest: grown to now); absent when not valid.",
 			     (s64)p->time_esterror_nanosec);
 	hcd_gauge_u64(o, "hostclock_faults_active",
 		      "1 while an injected fault (--enable-faults) is in force.",
@@ -407,7 +407,7 @@ static void hcd_metrics_mapping(struct hcd_out *o, const struct hcd_agent *a)
 	hcd_gauge_u64(o, "hostclock_tsc_mapping_valid", "1 once a guest TSC mapping is known.",
 		      a->map.valid);
 	hcd_gauge_u64(o, "hostclock_tsc_mapping_uncertainty_ticks",
-		      "Half-width of the guest TSC mapping, guest TSC ticks.", a->map.uncertainty);
+		      "Half-width of the agent's guest TSC mapping, guest TSC ticks.", a->map.uncertainty);
 	if (a->have_fit && a->map.valid)
 		ns_per_tick = a->last_fit.ns_per_tick / hcd_tscmap_ratio(&a->map);
 	hcd_gauge_double(o, "hostclock_tsc_mapping_uncertainty_seconds",
@@ -417,7 +417,7 @@ static void hcd_metrics_mapping(struct hcd_out *o, const struct hcd_agent *a)
 			 "RMS residual of the host clock period fit.",
 			 a->have_fit ? a->last_fit.residual_ns * 1e-9 : 0);
 
-	hcd_counter(o, "hostclock_pairing_bursts_total", "Pairing bursts served.", ps->bursts);
+	hcd_counter(o, "hostclock_pairing_bursts_total", "Pairing bursts served (host) or answered (guest).", ps->bursts);
 	hcd_counter(o, "hostclock_pairing_exchanges_total", "Pairing exchanges served.",
 		    ps->exchanges);
 	hcd_counter(o, "hostclock_pairing_accepted_total", "Pairing exchanges accepted.",
@@ -430,13 +430,13 @@ static void hcd_metrics_mapping(struct hcd_out *o, const struct hcd_agent *a)
 			   (unsigned long long)rejected[i]);
 	}
 	hcd_counter(o, "hostclock_pairing_timeouts_total",
-		    "Pairing exchanges the guest did not complete in time.", ps->timeouts);
+		    "Pairing exchanges not completed in time (host: by the guest; guest: by the agent).", ps->timeouts);
 	hcd_counter(o, "hostclock_pairing_unsolicited_total",
 		    "Exchanges the guest started unasked (not served).", ps->unsolicited);
 	hcd_counter(o, "hostclock_pairing_jumps_total",
 		    "Mappings learned again after a break (each is a disruption).", ps->jumps);
 	hcd_gauge_u64(o, "hostclock_pairing_rtt_ticks",
-		      "Round trip of the last accepted exchange, guest TSC ticks.", ps->last_rtt);
+		      "Pairing round trip, guest TSC ticks (host: last accepted exchange; guest: best of the last burst).", ps->last_rtt);
 }
 
 static void hcd_metrics_host(struct hcd_out *o, const struct hcd_agent *a)
