@@ -1,12 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# The userspace reader against clock_gettime(CLOCK_REALTIME) on this
-# machine's CPU: a hostclockd in identity mode publishes a page on a private
-# region (guest TSC = this CPU's TSC), the benchmark reads it. The agent is
-# stopped on exit.
+# The userspace reader, plain (hostclock_reader_now()) and cached
+# (hostclock_reader_now_cached()), against clock_gettime(CLOCK_REALTIME) on
+# this machine's CPU: a hostclockd in identity mode publishes a page on a
+# private region (guest TSC = this CPU's TSC), tests/bench/reader-bench.c
+# reads it and prints each one's ns/call and, for each reader, the median,
+# smallest and largest of its per-round ratios to the vDSO, and the number
+# of rounds. The agent is stopped on exit.
 #
-# usage: scripts/bench-reader.sh [N [ROUNDS]]
+# usage: scripts/bench-reader.sh [N [ROUNDS]]   (N calls of each per round)
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
