@@ -346,6 +346,26 @@ check "item 10: the flooded agent still publishes" kill -0 "$gpid"
 mkfifo "$dir/fifo"
 check "item 11: dump on a FIFO exits 1 at once" exits 1 timeout 5 "$bin/hostclock-dump" "$dir/fifo"
 
+# --metrics-dir (Documentation/monitoring.md): the file, refusals, removal
+md=$dir/textfile
+mkdir -m 0755 "$md"
+mkdir -m 0777 "$dir/openmd"
+chmod 0777 "$dir/openmd"
+check "metrics: an agent with --metrics-dir starts" start_agent "$dir/vm8" --tsc identity \
+	--metrics-dir "$md" --metrics-interval 1
+for _ in $(seq 30); do [ -s "$md/hostclock-vm8.prom" ] && break; sleep 0.1; done
+check "metrics: hostclock-vm8.prom with the vm label, mode 0644" \
+	sh -c "grep -q '^hostclock_page_updates_total{vm=\"vm8\"} [1-9]' '$md/hostclock-vm8.prom' &&
+	       [ \"\$(stat -c %a '$md/hostclock-vm8.prom')\" = 644 ]"
+check "metrics: a second agent writing the same name is refused" \
+	grep -q 'another hostclockd writes metrics' <(timeout 5 "$bin/hostclockd" --region "$dir/vm9" \
+		--tsc identity -f --metrics-dir "$md" --metrics-name vm8 2>&1)
+check "metrics: a world-writable --metrics-dir is refused" \
+	grep -q 'writable by everyone' <(timeout 5 "$bin/hostclockd" --region "$dir/vm9" --tsc identity -f \
+		--metrics-dir "$dir/openmd" 2>&1)
+stop_pid "$(agent_pid "$dir/vm8")"
+check "metrics: a clean stop removes the file" test ! -e "$md/hostclock-vm8.prom"
+
 # The systemd unit: systemd accepts it, and its command line runs with the
 # unit's own capability set (PID 1 here is not systemd): first start, a
 # restart while "QEMU" keeps the region mapped, with --owner (item 3).
