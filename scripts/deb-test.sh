@@ -140,6 +140,7 @@ for suite in $suites; do
 	fi
 	before=$(manifest)
 
+	# shellcheck disable=SC2086 # one word per package
 	check "$tag: install $ver ($(basename -a $pkgs1 | tr '\n' ' '))" \
 		inroot "dpkg -i $pkgs1"
 	check "$tag: DKMS built and installed hostclock/$ver for $kver" \

@@ -1,0 +1,296 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The libvirt recipe (tools/libvirt/) with a real libvirt from Debian, never
+# installed on this machine: libvirt-daemon-system, libvirt-clients and
+# QEMU are installed into a copy of the bookworm chroot (scripts/kchroot.sh),
+# cached under $(hc_cache_dir)/libvirt/ and made again when the chroot it
+# came from changes. Each run works on an overlay of it that lives only for
+# the run, in its own mount, network (loopback only) and PID namespaces:
+# libvirtd and virtlogd run there in the foreground as children of this
+# test and die with the namespace, also on failure; libvirt is told to use
+# no cgroups, so nothing of this machine's changes.
+#
+# In there: the hostclockd package of this tree (scripts/deb.sh) is
+# installed, its libvirt hook enabled as deployment.md says, and a TCG
+# domain with direct kernel boot (the 6.1 guest kernel, a busybox initramfs
+# running tests/libvirt/guest.sh) is defined with hostclock.xml's element.
+# Checked: virsh start runs the hook, whose agent serves the region, owned
+# by the QEMU user, before QEMU maps it; in the guest hostclock binds, its
+# PTP clock reads once paired and agrees with the agent's reference within
+# the comparator's uncertainty + 2 us; virsh destroy stops the agent and
+# removes the region; a domain whose region is in /dev/shm (where libvirt's
+# own <shmem> puts it) does not start, and the agent refuses that directory.
+#
+# usage: scripts/libvirt-test.sh     prints "N passed, N failed"
+
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+vm=hctest
+line=6.1
+limit=${HOSTCLOCK_GUEST_TIMEOUT:-180}
+
+log() { printf 'libvirt-test: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+passed=0 failed=0
+ok() { echo "ok   $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+check() {
+	local what=$1 out
+	shift
+	if out=$("$@" 2>&1); then ok "$what"; else fail "$what"; printf '%s\n' "$out" | tail -n 15 | sed 's/^/  | /'; fi
+}
+
+# ---- inside the namespace and the chroot ---------------------------------
+
+virsh() { command virsh -c qemu:///system "$@"; }
+
+inside_cleanup() {
+	virsh destroy "$vm" >/dev/null 2>&1 || true
+	virsh destroy "$vm-shm" >/dev/null 2>&1 || true
+	for p in ${cmp_pid:-} ${libvirtd_pid:-} ${virtlogd_pid:-}; do kill "$p" 2>/dev/null || true; done
+	for p in ${cmp_pid:-} ${libvirtd_pid:-} ${virtlogd_pid:-}; do wait "$p" 2>/dev/null || true; done
+}
+
+# domain_xml NAME REGION: the test's domain, with hostclock.xml's element
+# for REGION and the comparator's device added to it
+domain_xml() {
+	local name=$1 region=$2 img=/var/lib/libvirt/images/$vm
+	cat <<EOF
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$img/vmlinuz</kernel>
+    <initrd>$img/initrd.cpio.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet loglevel=4 tsc=reliable</cmdline>
+  </os>
+  <cpu mode='maximum'/>
+  <features><acpi/></features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'>
+      <source path='/var/log/libvirt/qemu/$name-console.log'/>
+      <target port='0'/>
+    </serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+EOF
+	sed -e '/^<!--/,/-->$/d' -e "s|mem-path=/run/hostclock/vm1,|mem-path=$region,|" \
+		-e "s|^</qemu:commandline>|  <qemu:arg value='-object'/>\\
+  <qemu:arg value='memory-backend-file,id=hctestcmp,share=on,mem-path=/run/hctest/compare,size=4K'/>\\
+  <qemu:arg value='-device'/>\\
+  <qemu:arg value='ivshmem-plain,memdev=hctestcmp'/>\\
+</qemu:commandline>|" /usr/share/hostclockd/libvirt/hostclock.xml
+	echo "</domain>"
+}
+
+inside() {
+	local region=/run/hostclock/$vm console=/var/log/libvirt/qemu/$vm-console.log
+	local i qpid apid out user
+	# every step below is judged by check; none may end the test early
+	set +e
+	trap inside_cleanup EXIT
+
+	check "hostclockd package installed" dpkg -i /hc-debs/hostclockd_*_amd64.deb
+	# the deployment guide's steps: the hook, the agent's options
+	mkdir -p /etc/libvirt/hooks/qemu.d
+	ln -s /usr/share/hostclockd/libvirt/qemu-hook /etc/libvirt/hooks/qemu.d/hostclock
+	user=$(sed -n 's/^#*user = "\(.*\)"/\1/p' /etc/libvirt/qemu.conf | head -n 1)
+	echo "HOSTCLOCKD_OPTS=\"--owner $user --group $user\"" >"/etc/default/hostclockd-$vm"
+	# the test's namespace must not make cgroups on this machine
+	echo 'cgroup_controllers = [ ]' >>/etc/libvirt/qemu.conf
+	rm -f /etc/libvirt/qemu/networks/autostart/*.xml
+
+	virtlogd >/var/log/virtlogd.out 2>&1 &
+	virtlogd_pid=$!
+	libvirtd >/var/log/libvirtd.out 2>&1 &
+	libvirtd_pid=$!
+	for i in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.2; done
+	check "libvirtd answers ($(libvirtd --version))" virsh version
+
+	mkdir -p "/var/lib/libvirt/images/$vm"
+	cp /hc-guest/vmlinuz /hc-guest/initrd.cpio.gz "/var/lib/libvirt/images/$vm/"
+	mkdir -m 0755 /run/hctest
+	/hc-tree/build/test/hc-compare-host /run/hctest/compare /usr/sbin/hostclockctl "$region" \
+		2>/run/hctest/compare.log &
+	cmp_pid=$!
+	for i in $(seq 50); do [ -s /run/hctest/compare ] && break; sleep 0.1; done
+	chown "$user:" /run/hctest/compare	# the test's own device, not the recipe's
+
+	domain_xml "$vm" "$region" >/run/hctest/$vm.xml
+	check "virsh define" virsh define "/run/hctest/$vm.xml"
+	check "the defined domain carries hostclock.xml's region" \
+		sh -c "virsh dumpxml $vm | grep -q \"mem-path=$region,\""
+	check "virsh start (the hook starts the agent first)" virsh start "$vm"
+
+	qpid=$(cat "/run/libvirt/qemu/$vm.pid" 2>/dev/null)
+	apid=$(cat "$region.hook-pid" 2>/dev/null)
+	qpid=${qpid:-none} apid=${apid:-none}
+	check "the hook's agent ($apid) serves $region" \
+		sh -c "tr '\\0' ' ' </proc/$apid/cmdline; hostclockctl --region $region state"
+	check "the region is the QEMU user's ($user), mode 0600, 8 KiB" \
+		sh -c "stat -c '%U %a %s' $region; [ \"\$(stat -c '%U %a %s' $region)\" = '$user 600 8192' ]"
+	check "QEMU ($qpid, user $(stat -c %U "/proc/$qpid" 2>/dev/null)) maps the region" \
+		sh -c "grep '/run/hostclock/$vm\$' /proc/$qpid/maps | grep -q ' rw-s '"
+
+	for i in $(seq "$limit"); do
+		grep -q '^HCTEST libvirt: guest checks done' "$console" 2>/dev/null && break
+		[ "$(virsh domstate "$vm" 2>/dev/null)" = running ] ||
+			{ echo "     the domain is $(virsh domstate "$vm" 2>&1) after ${i}s"; break; }
+		sleep 1
+	done
+	echo "     waited ${i}s for the guest; console $(wc -c <"$console" 2>&1) bytes"
+	while read -r out; do
+		case $out in
+		"HCTEST ok "*) ok "guest: ${out#HCTEST ok }" ;;
+		"HCTEST fail "*) fail "guest: ${out#HCTEST fail }" ;;
+		"HCTEST note "*) echo "     guest: ${out#HCTEST note }" ;;
+		esac
+	done < <(tr -d '\r' <"$console" 2>/dev/null)
+	check "the guest finished its checks" grep -q '^HCTEST libvirt: guest checks done' "$console"
+	grep -q '^HCTEST libvirt: guest checks done' "$console" 2>/dev/null ||
+		tail -n 30 "$console" 2>/dev/null | sed 's/^/  | /'
+
+	check "virsh destroy" virsh destroy "$vm"
+	check "QEMU is gone" sh -c "! kill -0 $qpid 2>/dev/null"
+	check "the agent is gone (stopped by the hook)" sh -c "! kill -0 $apid 2>/dev/null"
+	check "the region, its lock and sockets are removed" \
+		sh -c "ls -la /run/hostclock; ! ls $region* 2>/dev/null"
+	grep -h 'hostclock hook' /var/log/libvirtd.out /var/log/libvirt/qemu/$vm.log 2>/dev/null |
+		sed 's/^/     /' | tail -n 4
+
+	# libvirt's <shmem> maps /dev/shm/NAME: refused by the agent, and a
+	# region there makes the hook stop the start before QEMU runs
+	check "hostclockd refuses a region in /dev/shm" \
+		sh -c "out=\$(timeout 10 hostclockd --foreground --region /dev/shm/$vm 2>&1); rc=\$?; echo \"\$out\"; [ \$rc = 1 ] && [ ! -e /dev/shm/$vm ]"
+	domain_xml "$vm-shm" "/dev/shm/$vm-shm" >/run/hctest/$vm-shm.xml
+	virsh define "/run/hctest/$vm-shm.xml" >/dev/null
+	check "a domain with its region in /dev/shm does not start, the hook says why" \
+		sh -c "out=\$(virsh start $vm-shm 2>&1); rc=\$?; echo \"\$out\"; [ \$rc != 0 ] &&
+			echo \"\$out\" | grep -q 'hostclock regions live in /run/hostclock' && [ ! -e /dev/shm/$vm-shm ]"
+	virsh undefine "$vm-shm" >/dev/null
+	check "virsh undefine" virsh undefine "$vm"
+
+	if [ "$failed" -gt 0 ]; then
+		echo "  libvirtd's log tail:"
+		tail -n 20 /var/log/libvirtd.out | sed 's/^/  | /'
+		tail -n 20 "/var/log/libvirt/qemu/$vm.log" 2>/dev/null | sed 's/^/  | /'
+	fi
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+if [ "${1:-}" = --inside ]; then
+	inside
+	exit
+fi
+
+# ---- on this machine ---------------------------------------------------
+
+[ "$(id -u)" = 0 ] || die "must run as root (chroot, namespaces)"
+cache=$(hc_cache_dir)/libvirt
+work=$top/build/libvirt
+pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86"
+
+# The chroot with libvirt: a copy of kchroot's bookworm, keyed by that
+# chroot's stamp and age, so a chroot made again gives a new copy.
+base=$("$top/scripts/kchroot.sh" bookworm)
+recipe="recipe=1 packages=$pkgs base=$(sed -n 1p "$base/.hostclock-stamp") made=$(stat -c %Y "$base/.hostclock-stamp")"
+root=$cache/root
+in_root() {
+	unshare --mount --propagation private -- /bin/bash -c '
+		set -e
+		mount -t proc proc "$1/proc"
+		mount -t devpts -o newinstance,ptmxmode=0666 devpts "$1/dev/pts"
+		r=$1; shift
+		exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+			LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' in-root "$@"
+}
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+if [ "$(cat "$root/.hostclock-libvirt" 2>/dev/null)" != "$recipe" ]; then
+	log "making the libvirt chroot ($pkgs), a few minutes"
+	rm -rf "$root.new" "$root"
+	cp -a "$base" "$root.new"
+	in_root "$root.new" apt-get update -qq >/dev/null || die "apt-get update in the chroot failed"
+	# shellcheck disable=SC2086 # one word per package
+	in_root "$root.new" apt-get install -y -qq --no-install-recommends $pkgs \
+		>"$cache/install.log" 2>&1 || { tail -n 20 "$cache/install.log" >&2; die "installing libvirt failed"; }
+	in_root "$root.new" apt-get clean
+	echo "$recipe" >"$root.new/.hostclock-libvirt"
+	mv "$root.new" "$root"
+fi
+flock -u 9
+
+# the hostclockd package, the test programs, the 6.1 guest kernel and module
+debs=$("$top/scripts/deb.sh" | tail -n 1)
+make -s -C "$top" tools testbins >/dev/null || die "building the test programs failed"
+read -r _ kver _ _ hkdir < <(HOSTCLOCK_KERNELS=$line "$top/scripts/klines.sh")
+ko=$top/build/modules/$kver/hostclock.ko
+if [ ! -f "$ko" ] || [ -n "$(cd "$top" && find drivers include Kbuild scripts/kfeatures.sh -newer "$ko" -print -quit)" ]; then
+	HOSTCLOCK_KERNELS=$line "$top/scripts/build-modules.sh" >/dev/null || die "module build for $kver failed"
+fi
+kimg=$("$top/scripts/guest-kernel.sh" "$kver" host)
+rm -rf "$work"
+mods=$work/modroot/lib/modules/$kver
+mkdir -p "$mods/extra"
+cp "$ko" "$mods/extra/"
+for m in modules.builtin modules.builtin.modinfo modules.order; do
+	if [ -f "$kimg/lib/modules/$kver/$m" ]; then cp "$kimg/lib/modules/$kver/$m" "$mods/"; else : >"$mods/$m"; fi
+done
+depmod -b "$work/modroot" "$kver"
+"$top/scripts/initramfs.sh" "$work/initrd.cpio.gz" "$top/tests/libvirt/guest.sh" \
+	"$hkdir/.config:kernel.config" "$top/tests/integration/guest-lib.sh:hc-lib.sh" \
+	"$mods:lib/modules/$kver" \
+	"$top/build/test/hc-compare:bin/hc-compare" "$top/build/test/hc-ptp-check:bin/hc-ptp-check"
+cp "$kimg/boot/vmlinuz-$kver" "$work/vmlinuz"
+
+# a throwaway overlay of the chroot, in namespaces that end with this test
+run=$(mktemp -d "$cache/run.XXXXXX")
+trap 'rm -rf "$run"' EXIT
+mkdir -p "$run/upper" "$run/work" "$run/merged"
+log "libvirt in an overlay of $root (guest $kver)"
+unshare --mount --net --pid --fork --kill-child --propagation private -- /bin/bash -c '
+	set -e
+	lower=$1 run=$2 top=$3 debs=$4 work=$5
+	m=$run/merged
+	mount -t overlay overlay -o "lowerdir=$lower,upperdir=$run/upper,workdir=$run/work" "$m"
+	mount -t proc proc "$m/proc"
+	mount -t sysfs sysfs "$m/sys"
+	# a /dev of its own (libvirt gives each QEMU a private /dev made from it)
+	mount -t tmpfs -o mode=0755 tmpfs "$m/dev"
+	for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+		IFS=: read -r d a b <<<"$n"
+		mknod -m 0666 "$m/dev/$d" c "$a" "$b"
+	done
+	mkdir "$m/dev/pts" "$m/dev/shm"
+	ln -s pts/ptmx "$m/dev/ptmx"
+	ln -s /proc/self/fd "$m/dev/fd"
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$m/dev/pts"
+	for d in run tmp dev/shm; do mount -t tmpfs tmpfs "$m/$d"; done
+	chmod 1777 "$m/tmp" "$m/dev/shm"
+	for b in "$top:hc-tree" "$debs:hc-debs" "$work:hc-guest"; do
+		mkdir -p "$m/${b#*:}"
+		mount --bind -o ro "${b%%:*}" "$m/${b#*:}"
+	done
+	ip link set lo up
+	exec chroot "$m" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+		LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive HOSTCLOCK_GUEST_TIMEOUT='"$limit"' \
+		/bin/bash /hc-tree/scripts/libvirt-test.sh --inside' \
+	libvirt-ns "$root" "$run" "$top" "$debs" "$work" | tee "$run/result"
+# the inner test prints its own count; without one, it broke off
+tail -n 1 "$run/result" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$' ||
+	{ echo "FAIL the test in the namespace broke off"; echo "0 passed, 1 failed"; exit 1; }
+tail -n 1 "$run/result" | grep -q ' 0 failed$'
