@@ -26,7 +26,7 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
-cd "$top"
+cd "$top" || exit 1
 line=${HOSTCLOCK_MONITORING_LINE:-6.12}
 bin=$top/build/tools
 passed=0 failed=0
@@ -102,7 +102,7 @@ ctl=("$bin/hostclockctl" --region "$region")
 "$bin/hostclockd" --region "$region" --tsc identity --foreground --enable-faults --interval 200 \
 	--metrics-dir "$tf" --metrics-interval 1 --log-level warning 2>"$work/agent.log" &
 agent=$!
-pids+=($agent)
+pids+=("$agent")
 for _ in $(seq 50); do [ -s "$tf/hostclock-vm1.prom" ] && break; sleep 0.1; done
 check "host: the agent writes hostclock-vm1.prom" test -s "$tf/hostclock-vm1.prom"
 check "host: mode 0644" test "$(stat -c %a "$tf/hostclock-vm1.prom")" = 644
@@ -151,7 +151,7 @@ for _ in 1 2 3; do
 	"$node_exporter" --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
 		--collector.textfile --collector.textfile.directory="$tf" 2>"$work/node_exporter.log" &
 	ne=$!
-	pids+=($ne)
+	pids+=("$ne")
 	for _ in $(seq 50); do
 		curl -sf "http://127.0.0.1:$port/metrics" >"$work/scrape.txt" 2>/dev/null && { up=1; break; }
 		kill -0 "$ne" 2>/dev/null || break

@@ -35,9 +35,11 @@
 /* A write slower than this says the directory is on something slow. */
 #define HCD_METRICS_SLOW_NS	(100ULL * 1000000)
 
-/* Length of the valid UTF-8 sequence at @s (shortest form, no surrogate,
+/*
+ * Length of the valid UTF-8 sequence at @s (shortest form, no surrogate,
  * at most U+10FFFF), or 0. Stops at the terminating NUL, which is no
- * continuation byte. */
+ * continuation byte.
+ */
 static size_t hcd_utf8_len(const unsigned char *s)
 {
 	size_t n = *s >= 0xf0 ? 4 : *s >= 0xe0 ? 3 : 2, i;
@@ -89,12 +91,12 @@ size_t hcd_metrics_escape(const char *in, char *out, size_t len)
 			esc[0] = '?';
 		} else if (*s < 0x80) {
 			put = (const char *)s;
-		} else if ((adv = hcd_utf8_len(s))) {
+		} else if (hcd_utf8_len(s)) {
 			put = (const char *)s;
-			n = adv;
+			n = hcd_utf8_len(s);
+			adv = n;
 		} else {
 			esc[0] = '?';
-			adv = 1;
 		}
 		if (o + n >= len)
 			break;
@@ -147,8 +149,10 @@ static int hcd_metrics_dir_open(const char *dir, char *why, size_t why_len)
 		}
 		next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0) {
-			snprintf(why, why_len, "%s: %s%s", dir, strerror(errno),
-				 errno == ENOTDIR ? " (or a symlink: symlinks are refused on the path)" : "");
+			int err = errno;
+
+			snprintf(why, why_len, "%s: %s%s", dir, strerror(err), err == ENOTDIR ?
+				 " (or a symlink: symlinks are refused on the path)" : "");
 			close(fd);
 			return -1;
 		}
@@ -160,11 +164,13 @@ static int hcd_metrics_dir_open(const char *dir, char *why, size_t why_len)
 	if (fstat(fd, &st)) {
 		snprintf(why, why_len, "%s: %s", dir, strerror(errno));
 	} else if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(why, why_len, "%s: owned by uid %u, not root or the agent: its owner could replace the agent's files",
+		snprintf(why, why_len,
+			 "%s: owned by uid %u, not root or the agent: its owner could replace the agent's files",
 			 dir, (unsigned int)st.st_uid);
-	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		snprintf(why, why_len, "%s: writable by %s (mode %04o): other users could make the agent's names point elsewhere",
-			 dir, st.st_mode & S_IWOTH ? "everyone" : "its group",
+	} else if (st.st_mode & 0022) {
+		snprintf(why, why_len,
+			 "%s: writable by %s (mode %04o): other users could make the agent's names point elsewhere",
+			 dir, st.st_mode & 0002 ? "everyone" : "its group",
 			 (unsigned int)(st.st_mode & 07777));
 	} else {
 		return fd;
@@ -216,7 +222,8 @@ int hcd_metrics_open(struct hcd_metrics *m, const char *dir, const char *name,
 	}
 	if (flock(m->lock_fd, LOCK_EX | LOCK_NB)) {
 		snprintf(why, why_len, "%s/%s: %s", dir, lock,
-			 errno == EWOULDBLOCK ? "another hostclockd writes metrics under this name; give one --metrics-name" :
+			 errno == EWOULDBLOCK ?
+			 "another hostclockd writes metrics under this name; give one --metrics-name" :
 			 strerror(errno));
 		goto fail;
 	}
@@ -358,7 +365,8 @@ static void hcd_metrics_page(struct hcd_out *o, const struct hcd_agent *a)
 	int err = hostclock_clock_validate(p, HOSTCLOCK_REGION_SIZE);
 	char extra[64];
 
-	hcd_counter(o, "hostclock_page_updates_total", "Pages published (host, label vm) or new page generations seen (guest, label device).",
+	hcd_counter(o, "hostclock_page_updates_total",
+		    "Pages published (host, label vm) or new page generations seen (guest, label device).",
 		    a->updates);
 	hcd_gauge_ns(o, "hostclock_page_last_update_timestamp_seconds",
 		     "Host CLOCK_REALTIME of the last published page.", a->last_sample.ns);
@@ -391,13 +399,13 @@ static void hcd_metrics_page(struct hcd_out *o, const struct hcd_agent *a)
 
 static void hcd_metrics_mapping(struct hcd_out *o, const struct hcd_agent *a)
 {
-	const struct hcd_pair_stats *ps = &a->pair.stats;
-	long double ns_per_tick = 0;
 	static const char * const reasons[] = { "order", "rtt", "stale", "outlier", "skew" };
+	const struct hcd_pair_stats *ps = &a->pair.stats;
 	const u64 rejected[] = {
 		ps->rejected_order, ps->rejected_rtt, ps->rejected_stale,
 		ps->rejected_outlier, ps->rejected_skew,
 	};
+	long double ns_per_tick = 0;
 	char extra[32];
 	unsigned int i;
 
@@ -407,7 +415,8 @@ static void hcd_metrics_mapping(struct hcd_out *o, const struct hcd_agent *a)
 	hcd_gauge_u64(o, "hostclock_tsc_mapping_valid", "1 once a guest TSC mapping is known.",
 		      a->map.valid);
 	hcd_gauge_u64(o, "hostclock_tsc_mapping_uncertainty_ticks",
-		      "Half-width of the agent's guest TSC mapping, guest TSC ticks.", a->map.uncertainty);
+		      "Half-width of the agent's guest TSC mapping, guest TSC ticks.",
+		      a->map.uncertainty);
 	if (a->have_fit && a->map.valid)
 		ns_per_tick = a->last_fit.ns_per_tick / hcd_tscmap_ratio(&a->map);
 	hcd_gauge_double(o, "hostclock_tsc_mapping_uncertainty_seconds",
@@ -417,7 +426,8 @@ static void hcd_metrics_mapping(struct hcd_out *o, const struct hcd_agent *a)
 			 "RMS residual of the host clock period fit.",
 			 a->have_fit ? a->last_fit.residual_ns * 1e-9 : 0);
 
-	hcd_counter(o, "hostclock_pairing_bursts_total", "Pairing bursts served (host) or answered (guest).", ps->bursts);
+	hcd_counter(o, "hostclock_pairing_bursts_total",
+		    "Pairing bursts served (host) or answered (guest).", ps->bursts);
 	hcd_counter(o, "hostclock_pairing_exchanges_total", "Pairing exchanges served.",
 		    ps->exchanges);
 	hcd_counter(o, "hostclock_pairing_accepted_total", "Pairing exchanges accepted.",
@@ -430,13 +440,15 @@ static void hcd_metrics_mapping(struct hcd_out *o, const struct hcd_agent *a)
 			   (unsigned long long)rejected[i]);
 	}
 	hcd_counter(o, "hostclock_pairing_timeouts_total",
-		    "Pairing exchanges not completed in time (host: by the guest; guest: by the agent).", ps->timeouts);
+		    "Pairing exchanges not completed in time (host: by the guest; guest: by the agent).",
+		    ps->timeouts);
 	hcd_counter(o, "hostclock_pairing_unsolicited_total",
 		    "Exchanges the guest started unasked (not served).", ps->unsolicited);
 	hcd_counter(o, "hostclock_pairing_jumps_total",
 		    "Mappings learned again after a break (each is a disruption).", ps->jumps);
 	hcd_gauge_u64(o, "hostclock_pairing_rtt_ticks",
-		      "Pairing round trip, guest TSC ticks (host: last accepted exchange; guest: best of the last burst).", ps->last_rtt);
+		      "Pairing round trip, guest TSC ticks (host: last accepted exchange; guest: best of the last burst).",
+		      ps->last_rtt);
 }
 
 static void hcd_metrics_host(struct hcd_out *o, const struct hcd_agent *a)

@@ -81,8 +81,10 @@ last=$(tail -n 1 "$tf/hostclock.prom" | sed 's/ .*//')
 	echo "$reads $torn" >/tmp/reads
 ) &
 rd=$!
-for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+i=0
+while [ $i -lt 20 ]; do
 	hostclock-guest-metrics --dir "$tf"
+	i=$((i + 1))
 done
 touch /tmp/stop
 wait "$rd"
