@@ -156,6 +156,11 @@ for suite in $suites; do
 		inroot "grep -q 'SYMLINK+=\"ptp_hostclock\"' /lib/udev/rules.d/60-hostclock.rules &&
 			grep -q '^refclock PHC /dev/ptp_hostclock' /usr/share/hostclock/chrony/hostclock.conf &&
 			! grep -rqs hostclock /etc/chrony"
+	check "$tag: the guest exporter runs (no device here: 0 devices); its timer is not enabled" \
+		inroot "hostclock-guest-metrics --stdout | grep '^hostclock_exporter_devices' &&
+			[ \"\$(hostclock-guest-metrics --stdout | grep '^hostclock_exporter_devices ')\" = 'hostclock_exporter_devices 0' ] &&
+			[ -f /lib/systemd/system/hostclock-guest-metrics.timer ] &&
+			! ls /etc/systemd/system/*.wants/hostclock-guest-metrics.* 2>/dev/null"
 	if [ -n "$agent" ]; then
 		check "$tag: hostclockd --version says $ver; the unit runs /usr/sbin/hostclockd" \
 			inroot "hostclockd --version; [ \"\$(hostclockd --version)\" = 'hostclockd $ver' ] &&
