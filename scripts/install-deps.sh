@@ -22,6 +22,8 @@
 #   monitoring  prometheus-node-exporter and prometheus (promtool), unpacked
 #            (never installed: installing starts their services) under
 #            CACHE/monitoring/VERSION, for make monitoring-test
+#   deb      debhelper, dh-dkms and lintian (make deb; they ship no daemon),
+#            and the bookworm chroot the package and libvirt tests use
 #   all      every group above (the default)
 #
 # bookworm-backports and the chroots use the mirror URI this machine
@@ -165,13 +167,18 @@ group_monitoring() {
 	done
 }
 
+group_deb() {
+	need debhelper dh-dkms lintian debootstrap util-linux iproute2
+	"$top/scripts/kchroot.sh" bookworm >/dev/null
+}
+
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(all)
 for g in "${groups[@]}"; do
 	case $g in
 	all) group_build; group_chroots; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench; group_fuzz ;;
-	build|chroots|kunit|lint|dkms|qemu|guest|bench|fuzz|monitoring) "group_$g" ;;
-	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench fuzz monitoring all)" ;;
+	build|chroots|kunit|lint|dkms|qemu|guest|bench|fuzz|monitoring|deb) "group_$g" ;;
+	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench fuzz monitoring deb all)" ;;
 	esac
 done
 log "ok: ${groups[*]}"
