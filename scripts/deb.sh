@@ -60,12 +60,15 @@ if [ -n "$version" ]; then
 	sed -i "s/^PACKAGE_VERSION=\".*\"/PACKAGE_VERSION=\"$version\"/" "$src/dkms.conf"
 	grep -l '^#define HCD_VERSION' "$src"/tools/hostclockd/*.[ch] | xargs -r sed -i \
 		"s/^#define HCD_VERSION\([[:space:]]*\)\".*\"/#define HCD_VERSION\1\"$version\"/"
+	# dated a second after the entry it follows: later, as lintian wants,
+	# and the same for the same tree (so the build is cached)
+	stamp=$(cd "$src" && dpkg-parsechangelog -S Timestamp)
 	{
 		echo "hostclock ($version) bookworm; urgency=medium"
 		echo
 		echo "  * Built by scripts/deb.sh --version $version from the tree."
 		echo
-		sed -n '/^ -- /{p;q}' "$src/debian/changelog"
+		echo " -- $(sed -n 's/^ -- \(.*>\).*/\1/p;T;q' "$src/debian/changelog")  $(date -u -R -d "@$((stamp + 1))")"
 		echo
 		cat "$src/debian/changelog"
 	} >"$src/debian/changelog.new"
