@@ -132,7 +132,7 @@ static bool hc_format_ok(const char *text, const char *vm_label, char *msg)
 static void hc_test_format(void)
 {
 	static struct hcd_agent a;
-	struct hcd_metrics m = { .dir_fd = -1, .lock_fd = -1 };
+	static struct hcd_metrics m = { .dir_fd = -1, .lock_fd = -1 };
 	static char buf[HCD_METRICS_BUF];
 	char msg[HC_MSG_LEN];
 	int len;
@@ -201,7 +201,7 @@ static void hc_drop_write_time(char *text)
 
 static bool hc_open_refused(const char *dir, const char *name, const char *expect, char *msg)
 {
-	struct hcd_metrics m;
+	static struct hcd_metrics m;
 	char why[512] = "";
 
 	if (!hcd_metrics_open(&m, dir, name, NSEC_PER_SEC, why, sizeof(why))) {
@@ -278,7 +278,7 @@ static void hc_test_write(void)
 {
 	char dir[256], path[400], sub[400], msg[HC_MSG_LEN], why[512] = "";
 	static char want[HCD_METRICS_BUF], got[HCD_METRICS_BUF];
-	struct hcd_metrics m, m2;
+	static struct hcd_metrics m, m2;
 	static struct hcd_agent a;
 	struct passwd *nobody = getpwnam("nobody");
 	struct stat st;
@@ -329,6 +329,22 @@ static void hc_test_write(void)
 	hc_report("metrics write", "reopen after close",
 		  !hcd_metrics_open(&m, dir, "vm1", NSEC_PER_SEC, why, sizeof(why)), why);
 	hcd_metrics_close(&m);
+
+	/* the agent's way: the loop formats, the thread writes */
+	hc_report("metrics write", "open for the writer thread",
+		  !hcd_metrics_open(&m, dir, "vm1", NSEC_PER_SEC, why, sizeof(why)) &&
+		  !hcd_metrics_start(&m), why);
+	a.updates = 77;
+	hcd_metrics_tick(&m, &a);
+	hcd_metrics_tick(&m, &a);	/* not due yet: nothing more */
+	for (fd = 0; fd < 200 && access(path, F_OK); fd++)
+		usleep(10000);
+	hc_slurp(path, got, sizeof(got));
+	hc_report("metrics write", "the thread writes what the loop formatted",
+		  strstr(got, "hostclock_page_updates_total{vm=\"vm1\"} 77\n") != NULL, path);
+	hcd_metrics_close(&m);
+	hc_report("metrics write", "close stops the thread and removes the file",
+		  access(path, F_OK) && errno == ENOENT, path);
 
 	/* an untrusted name cannot leave the directory */
 	hc_report("metrics write", "open with a hostile name",

@@ -7,6 +7,7 @@
 #define _HOSTCLOCKD_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -502,10 +503,18 @@ void hcd_control_close(struct hcd_control *c);
  * @interval_ns: how often it is written
  * @next_ns: CLOCK_MONOTONIC when the next write is due (0: at once)
  * @start_ns: CLOCK_REALTIME of the agent's start
- * @writes: files written
- * @errors: writes that failed
+ * @errors: files that could not be written (atomic: the thread adds)
  * @err_log: rate limit of the failure message
  * @slow_log: rate limit of the slow-write message
+ * @thread: the writer thread, once @thread_started
+ * @thread_started: hcd_metrics_start() ran
+ * @lock: protects @pending, @pending_len and @stop
+ * @cond: signals a pending file or @stop to the thread
+ * @stop: the thread is to exit
+ * @pending_len: bytes in @pending waiting for the thread, 0 for none
+ * @formatted: the loop's buffer
+ * @pending: handed to the thread
+ * @writing: the thread's own copy
  */
 struct hcd_metrics {
 	int dir_fd;
@@ -516,10 +525,18 @@ struct hcd_metrics {
 	u64 interval_ns;
 	u64 next_ns;
 	s64 start_ns;
-	u64 writes;
 	u64 errors;
 	struct hcd_ratelimit err_log;
 	struct hcd_ratelimit slow_log;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	int pending_len;
+	char formatted[HCD_METRICS_BUF];
+	char pending[HCD_METRICS_BUF];
+	char writing[HCD_METRICS_BUF];
 };
 
 size_t hcd_metrics_escape(const char *in, char *out, size_t len);
@@ -528,6 +545,7 @@ int hcd_metrics_open(struct hcd_metrics *m, const char *dir, const char *name,
 int hcd_metrics_format(const struct hcd_metrics *m, const struct hcd_agent *a,
 		       char *buf, size_t len);
 int hcd_metrics_write(struct hcd_metrics *m, const struct hcd_agent *a);
+int hcd_metrics_start(struct hcd_metrics *m);
 void hcd_metrics_tick(struct hcd_metrics *m, const struct hcd_agent *a);
 void hcd_metrics_close(struct hcd_metrics *m);
 

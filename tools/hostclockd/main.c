@@ -619,6 +619,16 @@ int main(int argc, char **argv)
 		hcd_log_setup(cli.level, true);
 	}
 
+	/* after daemon(): its fork() would leave the thread behind */
+	ret = hcd_metrics_start(&metrics);
+	if (ret) {
+		hcd_err("metrics: cannot start the writer thread: %s", strerror(-ret));
+		hcd_metrics_close(&metrics);
+		hcd_control_close(&control);
+		hcd_region_close(&region);
+		return 1;
+	}
+
 	loop.init_region = &region;
 	loop.init_opts = &cli.agent;
 	loop.init_map = &map;

@@ -13,7 +13,8 @@
  * The file is written whole and renamed over the old one, so that a scrape
  * never sees half of it: a temporary name in the same directory, mode
  * 0644, then renameat(). No fsync(): a file lost in a crash is rewritten
- * within one interval, and fsync() is what could stall the loop. Each
+ * within one interval. The loop only formats the file; a thread writes
+ * it, so that a slow file system never delays a page. Each
  * agent holds .hostclock-NAME.lock in the directory, so two agents cannot
  * write the same file. Only what the agent itself decided goes in (the
  * page it published, its own counters); nothing is read back from the
@@ -21,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -517,7 +519,8 @@ int hcd_metrics_format(const struct hcd_metrics *m, const struct hcd_agent *a,
 	hcd_counter(&o, "hostclock_control_refused_total",
 		    "Control requests and peers refused.", a->control_refused);
 	hcd_counter(&o, "hostclock_metrics_write_errors_total",
-		    "Metrics files this agent run failed to write.", m->errors);
+		    "Metrics files this agent run failed to write.",
+		    __atomic_load_n(&m->errors, __ATOMIC_RELAXED));
 	hcd_metrics_page(&o, a);
 	hcd_metrics_mapping(&o, a);
 	hcd_metrics_host(&o, a);
@@ -540,21 +543,11 @@ static int hcd_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/**
- * hcd_metrics_write() - write the file now
- * @m: the writer
- * @a: the agent
- *
- * Return: 0, or a negative errno (the old file, if any, stays as it was).
- */
-int hcd_metrics_write(struct hcd_metrics *m, const struct hcd_agent *a)
+/* The file from @buf: temporary name, 0644, renamed over the old one. */
+static int hcd_metrics_store(const struct hcd_metrics *m, const char *buf, size_t len)
 {
-	static char buf[HCD_METRICS_BUF];
-	int fd, len, err;
+	int fd, err;
 
-	len = hcd_metrics_format(m, a, buf, sizeof(buf));
-	if (len < 0)
-		return -EOVERFLOW;
 	/* a previous run's leftover; the lock says no other agent uses it */
 	unlinkat(m->dir_fd, m->tmp, 0);
 	fd = openat(m->dir_fd, m->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -573,48 +566,145 @@ int hcd_metrics_write(struct hcd_metrics *m, const struct hcd_agent *a)
 }
 
 /**
- * hcd_metrics_tick() - write the file if it is due; called from the loop
+ * hcd_metrics_write() - format and write the file now, in this thread
  * @m: the writer
  * @a: the agent
  *
- * At most once per interval, from the agent's own loop: a few KiB into
- * the page cache and a rename, no fsync(), so the page writer waits
- * microseconds, not for a disk. A write slower than 100 ms is reported.
+ * Return: 0, or a negative errno (the old file, if any, stays as it was).
  */
-void hcd_metrics_tick(struct hcd_metrics *m, const struct hcd_agent *a)
+int hcd_metrics_write(struct hcd_metrics *m, const struct hcd_agent *a)
 {
-	u64 now = (u64)hcd_clock_ns(CLOCK_MONOTONIC), took;
-	int err;
+	static char buf[HCD_METRICS_BUF];
+	int len = hcd_metrics_format(m, a, buf, sizeof(buf));
 
-	if (m->dir_fd < 0 || (m->next_ns && now < m->next_ns))
-		return;
-	m->next_ns = now + m->interval_ns;
-	err = hcd_metrics_write(m, a);
-	took = (u64)hcd_clock_ns(CLOCK_MONOTONIC) - now;
-	if (err) {
-		m->errors++;
-		if (hcd_ratelimit(&m->err_log, now, 60ULL * NSEC_PER_SEC))
-			hcd_warn("metrics: writing %s: %s (%llu failures so far)", m->file,
-				 strerror(-err), (unsigned long long)m->errors);
-		return;
+	return len < 0 ? -EOVERFLOW : hcd_metrics_store(m, buf, len);
+}
+
+/*
+ * The writer thread: takes the newest formatted file and writes it. Only
+ * the buffer handed over, the counters and the logs are shared with the
+ * loop; the agent's state is read by the loop alone, when it formats.
+ */
+static void *hcd_metrics_thread(void *arg)
+{
+	struct hcd_metrics *m = arg;
+	u64 start, took;
+	int len, err;
+
+	pthread_mutex_lock(&m->lock);
+	for (;;) {
+		while (!m->pending_len && !m->stop)
+			pthread_cond_wait(&m->cond, &m->lock);
+		if (m->stop)
+			break;
+		len = m->pending_len;
+		memcpy(m->writing, m->pending, len);
+		m->pending_len = 0;
+		pthread_mutex_unlock(&m->lock);
+
+		start = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+		err = hcd_metrics_store(m, m->writing, len);
+		took = (u64)hcd_clock_ns(CLOCK_MONOTONIC) - start;
+		if (err) {
+			__atomic_add_fetch(&m->errors, 1, __ATOMIC_RELAXED);
+			if (hcd_ratelimit(&m->err_log, start, 60ULL * NSEC_PER_SEC))
+				hcd_warn("metrics: writing %s: %s (%llu failures so far)", m->file,
+					 strerror(-err),
+					 (unsigned long long)__atomic_load_n(&m->errors,
+									     __ATOMIC_RELAXED));
+		} else if (took > HCD_METRICS_SLOW_NS &&
+			   hcd_ratelimit(&m->slow_log, start, 600ULL * NSEC_PER_SEC)) {
+			hcd_warn("metrics: writing %s took %llu ms: the metrics lag behind; a local or memory file system is faster",
+				 m->file, (unsigned long long)(took / 1000000));
+		}
+		pthread_mutex_lock(&m->lock);
 	}
-	m->writes++;
-	if (took > HCD_METRICS_SLOW_NS && hcd_ratelimit(&m->slow_log, now, 600ULL * NSEC_PER_SEC))
-		hcd_warn("metrics: writing %s took %llu ms; the page waits for it: use a directory on a local or memory file system",
-			 m->file, (unsigned long long)(took / 1000000));
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
 }
 
 /**
- * hcd_metrics_close() - remove the file: a stopped agent has no metrics
+ * hcd_metrics_start() - start the writer thread
+ * @m: the writer, opened
+ *
+ * After daemon(): a thread does not survive fork(). The caller has
+ * blocked the signals the loop takes through signalfd; the thread
+ * inherits that mask, so they keep going to the loop.
+ *
+ * Return: 0 or a negative errno.
+ */
+int hcd_metrics_start(struct hcd_metrics *m)
+{
+	int err;
+
+	if (m->dir_fd < 0)
+		return 0;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	err = pthread_create(&m->thread, NULL, hcd_metrics_thread, m);
+	if (err)
+		return -err;
+	m->thread_started = true;
+	return 0;
+}
+
+/**
+ * hcd_metrics_tick() - hand the writer a fresh file if one is due; called
+ *	from the loop at each watch
+ * @m: the writer
+ * @a: the agent
+ *
+ * At most once per interval the loop formats the file (about 20 us here)
+ * and hands it to the writer thread, which does the file system calls: a
+ * rename can wait for the file system (ext4 writes out a file renamed
+ * over another), and the loop must never wait for a disk. If the thread is
+ * still busy, the newer file replaces the one waiting.
+ */
+void hcd_metrics_tick(struct hcd_metrics *m, const struct hcd_agent *a)
+{
+	u64 now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+	int len;
+
+	if (!m->thread_started || (m->next_ns && now < m->next_ns))
+		return;
+	m->next_ns = now + m->interval_ns;
+	len = hcd_metrics_format(m, a, m->formatted, sizeof(m->formatted));
+	pthread_mutex_lock(&m->lock);
+	if (len > 0) {
+		memcpy(m->pending, m->formatted, len);
+		m->pending_len = len;
+		pthread_cond_signal(&m->cond);
+	} else {
+		/* a bug, not the directory: the buffer is twice what is used */
+		__atomic_add_fetch(&m->errors, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (len < 0 && hcd_ratelimit(&m->err_log, now, 60ULL * NSEC_PER_SEC))
+		hcd_warn("metrics: %s does not fit in %d bytes", m->file, HCD_METRICS_BUF);
+}
+
+/**
+ * hcd_metrics_close() - stop the writer and remove the file: a stopped
+ *	agent has no metrics
  * @m: the writer
  *
- * The lock file stays, as the region's does: removing it could let two
- * agents hold locks on two different files of the same name.
+ * The thread finishes the write it is in first, so that nothing is
+ * written after the file is removed. The lock file stays, as the region's
+ * does: removing it could let two agents hold locks on two different
+ * files of the same name.
  */
 void hcd_metrics_close(struct hcd_metrics *m)
 {
 	if (m->dir_fd < 0)
 		return;
+	if (m->thread_started) {
+		pthread_mutex_lock(&m->lock);
+		m->stop = true;
+		pthread_cond_signal(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->thread, NULL);
+		m->thread_started = false;
+	}
 	unlinkat(m->dir_fd, m->file, 0);
 	unlinkat(m->dir_fd, m->tmp, 0);
 	close(m->lock_fd);
