@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2154 # wait_readable (hc-lib.sh) sets $ptp and $waited
 #
 # Guest side of scripts/libvirt-test.sh: in a domain libvirt started, with
 # the region its hook's agent serves and the comparator's, hostclock binds
@@ -17,7 +18,6 @@ for d in /sys/bus/pci/devices/*; do
 done
 check "hostclock bound to the region libvirt mapped ($bound device)" test "$bound" = 1
 
-# shellcheck disable=SC2154 # wait_readable sets $ptp and $waited
 wait_readable 60
 check "PTP clock $ptp readable after pairing (${waited}s)" hc-ptp-check "$ptp" get
 
