@@ -29,6 +29,11 @@
 # "# hostclock-cmdline-variants: WORDS" runs the scenario a second time with
 # WORDS added, on each line whose kernel can take them (preempt= needs
 # CONFIG_PREEMPT_DYNAMIC; the guest checks that the mode took effect).
+# "# hostclock-as-booted: yes" runs the scenario a second time as users
+# boot their guests, without tsc=reliable, on the lines in
+# HOSTCLOCK_AS_BOOTED_LINES (default: 6.12): the kernel's TSC watchdog
+# and boot-time checks then run, and may mark the TSC unstable and fall back
+# to hpet (the scenario then sees hostclock's tsc-unstable state).
 # The guest finds its kernel's configuration in /kernel.config.
 # "# hostclock-peer-tests: yes" adds the kernel's selftests built by
 # scripts/peer-tests.sh under /peer.
@@ -58,6 +63,7 @@ bin=$top/build/tools
 tbin=$top/build/test
 debs=$(hc_cache_dir)/debs
 full_lines=" ${HOSTCLOCK_FULL_LINES:-6.1 6.12} "
+as_booted_lines=" ${HOSTCLOCK_AS_BOOTED_LINES:-6.12} "
 mkdir -p "$out"
 passed=0 failed=0
 host_pids=()
@@ -198,19 +204,25 @@ module_tree() {
 # with the kernel's configuration as /kernel.config for its scenario
 run_scenario() {
 	local sc=$1 line=$2 kver=$3 kimg=$4 modules=$5 extra=${6:-} name tag
+	local reliable=tsc=reliable
 	local initrd log run agent_opts qemu_opts devices bound restore peers p
 	local start done_rc secs ok bad cmdline reports
 	name=$(basename "$sc" .sh)
-	tag=$kver${extra:+ [$extra]}
+	# "as-booted" is no kernel word: it only leaves tsc=reliable out
+	if [ "$extra" = as-booted ]; then
+		reliable=
+		extra=
+	fi
+	tag=$kver${6:+ [$6]}
 	initrd=$out/$name-$kver.cpio.gz
-	log=$out/$name-$kver${extra:+-${extra//[^a-z0-9]/-}}.log
+	log=$out/$name-$kver${6:+-${6//[^a-z0-9]/-}}.log
 	run=$out/run-$name-$kver
 	read -ra agent_opts <<<"$(sed -n 's/^# hostclock-agent: //p' "$sc")"
 	read -ra qemu_opts <<<"$(sed -n 's/^# hostclock-qemu: //p' "$sc")"
 	devices=$(sed -n 's/^# hostclock-devices: //p' "$sc")
 	bound=$(sed -n 's/^# hostclock-timeout: //p' "$sc")
 	cmdline="$(sed -n 's/^# hostclock-cmdline: //p' "$sc") $extra"
-	grep -q '^# hostclock-tsc-reliable: no' "$sc" || cmdline="tsc=reliable $cmdline"
+	grep -q '^# hostclock-tsc-reliable: no' "$sc" || cmdline="$reliable $cmdline"
 	if [ "$line" = debug ]; then
 		bound=$((${bound:-$limit} * debug_scale))
 		cmdline="$cmdline loglevel=5"
@@ -309,6 +321,11 @@ while read -r line kver kdir env hkdir <&3; do
 				echo "     $kver: $(basename "$sc" .sh) not run with '$variants': this kernel cannot take it"
 			fi
 		fi
+		case $as_booted_lines in
+		*" $line "*)
+			grep -q '^# hostclock-as-booted: yes' "$sc" &&
+				run_scenario "$sc" "$line" "$kver" "$kimg" "$modules" as-booted ;;
+		esac
 	done
 done 3<<<"$lines"
 echo "$passed passed, $failed failed"

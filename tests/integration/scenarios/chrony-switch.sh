@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # hostclock-every-line: yes
+# hostclock-as-booted: yes
 # hostclock-timeout: 240
 #
 # Guest side: a running chronyd with "refclock PHC" on hostclock's PTP
@@ -10,19 +11,25 @@
 # tsc). chrony keeps the read method that worked first
 # (PTP_SYS_OFFSET_PRECISE here), so a PRECISE that failed after a switch
 # would starve it: every phase must bring new samples, no read errors, and
-# CLOCK_REALTIME within BOUND of the reference, measured by the comparator
-# (which does not use hostclock). With hpet or acpi_pm current PRECISE is
-# answered from a bracket: counted, and its bound shown.
+# CLOCK_REALTIME back within BOUND of the reference within SETTLE seconds,
+# measured by the comparator (which does not use hostclock). With hpet or
+# acpi_pm current PRECISE is answered from a bracket: counted, and its
+# bound shown. Booted without tsc=reliable, the kernel may mark the TSC
+# unstable: then hostclock serves no time at all, which is what is checked
+# instead (guest-lib.sh: tsc_unstable_end).
 
 . /hc-lib.sh
 
-# |offset| allowed in each phase: chrony's filter over samples whose error
-# is at most the bracket (a few us for an emulated hpet read under TCG),
-# and a comparator measurement good to 10 us
-BOUND=20000
+# |offset| each phase must come back within, and stay within for two
+# measurements running, in at most SETTLE seconds after the switch:
+# chrony's samples are good to the bracket (well under 1 us here), but each
+# clocksource has its own calibration, so CLOCK_REALTIME's rate changes at
+# the switch until chrony has learnt it; comparator measurements good to 10 us
+BOUND=50000
+SETTLE=10
 
 modprobe hostclock
-wait_readable 30
+wait_readable 60
 check "paired and readable ($ptp)" hc-ptp-check "$ptp" get
 make_current	# registered and verified; chrony starts on tsc
 echo tsc >"$cs/current_clocksource"
@@ -55,27 +62,30 @@ set -- $(settle 20)
 check "chronyd brought CLOCK_REALTIME within 10 us with tsc current (in $1 s, $(samples) samples)" \
 	test "$2" -ge 2
 
-# phase CLOCKSOURCE: switch, then 4 s of sampling; judge the last 2 s
+# phase CLOCKSOURCE: switch; one offset measurement a second until two
+# running are within BOUND (at most SETTLE s), then 2 s more of sampling
 phase() {
 	a=$(samples)
 	b0=$(cat $s/crosststamp_bracketed)
 	echo "$1" >"$cs/current_clocksource"
-	sleep 2
-	worst=0 got=0
-	for _i in 1 2; do
+	worst=0 got=0 run=0 t=0
+	while [ $t -lt $SETTLE ] && [ $run -lt 2 ]; do
 		sleep 1
+		t=$((t + 1))
 		_o=$(realtime_offset)
 		[ -n "$_o" ] || continue
 		got=$((got + 1))
 		[ "$(abs "$_o")" -gt "$worst" ] && worst=$(abs "$_o")
+		if within "$_o" $BOUND; then run=$((run + 1)); else run=0; fi
 	done
+	sleep 2
 	b=$(samples)
 	br=$(($(cat $s/crosststamp_bracketed) - b0))
-	note "$1: $((b - a)) samples in 4 s, |offset| <= $worst ns over $got measurements, bracketed $br, bound $(cat $s/crosststamp_bracket_ns) ns"
-	check "$1 current: chrony still samples ($((b - a)) new in 4 s)" \
-		sh -c "grep -qx $1 $cs/current_clocksource && [ $((b - a)) -ge 10 ]"
-	check "$1 current: CLOCK_REALTIME within $BOUND ns of the reference ($worst, $got of 2 measured)" \
-		sh -c "[ $got -ge 1 ] && [ $worst -le $BOUND ]"
+	note "$1: $((b - a)) samples in $((t + 2)) s, within $BOUND ns after $t s, largest |offset| $worst ns of $got measurements, bracketed $br, bound $(cat $s/crosststamp_bracket_ns) ns"
+	check "$1 current: chrony still samples ($((b - a)) new in $((t + 2)) s)" \
+		sh -c "grep -qx $1 $cs/current_clocksource && [ $((b - a)) -ge $((2 * (t + 2))) ]"
+	check "$1 current: CLOCK_REALTIME back within $BOUND ns of the reference in $SETTLE s ($t s, largest $worst)" \
+		test $run -ge 2
 	case $1 in
 	tsc | hostclock | kvm-clock)
 		check "$1 current: PRECISE exact, never bracketed ($br)" test "$br" -eq 0 ;;

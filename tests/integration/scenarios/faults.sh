@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # hostclock-every-line: yes
+# hostclock-as-booted: yes
 #
 # Guest side: every malformed page the agent can write, an unreliable
 # status, a frozen (stale) agent, and the agent killed and restarted. While the page is bad the PTP clock
@@ -33,7 +34,7 @@ kept_pace() {
 }
 
 modprobe hostclock
-wait_readable 30
+wait_readable 60
 make_current
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
 s=/sys/class/misc/hostclock0

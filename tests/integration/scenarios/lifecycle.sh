@@ -19,6 +19,7 @@
 # hostclock-every-line: yes
 # hostclock-timeout: 300
 # hostclock-cmdline-variants: preempt=full
+# hostclock-as-booted: yes
 
 . /hc-lib.sh
 
@@ -43,7 +44,7 @@ hammered() {
 : >/tmp/hammer.log
 
 modprobe hostclock
-wait_readable 30
+wait_readable 60
 check "paired and readable ($ptp)" hc-ptp-check "$ptp" get
 make_current
 
