@@ -22,6 +22,9 @@
 # removes the region; a domain whose region is in /dev/shm (where libvirt's
 # own <shmem> puts it) does not start, and the agent refuses that directory.
 #
+# Needs scripts/install-deps.sh deb (the packages, the bookworm chroot) and
+# qemu (busybox-static for the guest's initramfs, the 6.1 guest kernel).
+#
 # usage: scripts/libvirt-test.sh     prints "N passed, N failed"
 
 set -euo pipefail
