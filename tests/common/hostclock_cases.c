@@ -303,6 +303,39 @@ bool hc_check_leap(const struct hc_leap_vector *v, char *msg)
 	return true;
 }
 
+/*
+ * A skipped second at the very end of the range: a valid page on the last
+ * day of a month whose UTC time at the counter is S64_MAX seconds; the
+ * skip must not carry it to 2^63.
+ */
+bool hc_check_leap_range(char *msg)
+{
+	struct hostclock_clock clk;
+	struct hostclock_time t = { 0, 0 };
+	const u64 day = 9223372036854374400ULL;	/* 292277026596-11-30 00:00 */
+	int got;
+
+	hc_good_clock(&clk);
+	clk.time_sec = day;
+	clk.time_frac_sec = 1ULL << 63;
+	clk.counter_period_frac_sec = HC_TICK_2_32;
+	clk.counter_period_shift = 0;
+	clk.time_type = HC_UTC;
+	clk.leap_indicator = HC_PRE_NEG;
+	got = hostclock_counter_to_timescale(&clk, clk.counter_value +
+					     ((S64_MAX - day) << 32), HOSTCLOCK_TS_UTC, &t);
+	if (got != HOSTCLOCK_ERR_RANGE)
+		return hc_fail(msg, "expected range, got %s %llu.%09u", hostclock_err_name(got),
+			       (unsigned long long)t.sec, t.nsec);
+	clk.leap_indicator = VMCLOCK_LEAP_NONE;
+	got = hostclock_counter_to_timescale(&clk, clk.counter_value +
+					     ((S64_MAX - day) << 32), HOSTCLOCK_TS_UTC, &t);
+	if (got || t.sec != S64_MAX)
+		return hc_fail(msg, "no leap: expected %lld, got %s %llu", (long long)S64_MAX,
+			       hostclock_err_name(got), (unsigned long long)t.sec);
+	return true;
+}
+
 #define HC_S(x)	HOSTCLOCK_STATE_##x
 #define HC_ST(x)	VMCLOCK_STATUS_##x
 

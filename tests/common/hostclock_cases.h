@@ -81,6 +81,7 @@ struct hc_leap_vector {
 extern const struct hc_leap_vector hc_leap_vectors[];
 extern const unsigned int hc_leap_vector_count;
 bool hc_check_leap(const struct hc_leap_vector *v, char *msg);
+bool hc_check_leap_range(char *msg);
 
 struct hc_error_vector {
 	const char *name;

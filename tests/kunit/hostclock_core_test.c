@@ -119,6 +119,13 @@ static void hc_test_leap(struct kunit *test)
 			      "%s", msg);
 }
 
+static void hc_test_leap_range(struct kunit *test)
+{
+	char msg[HC_MSG_LEN] = "";
+
+	KUNIT_EXPECT_TRUE_MSG(test, hc_check_leap_range(msg), "%s", msg);
+}
+
 static void hc_test_state(struct kunit *test)
 {
 	char msg[HC_MSG_LEN] = "";
@@ -243,6 +250,7 @@ static struct kunit_case hostclock_page_cases[] = {
 static struct kunit_case hostclock_convert_cases[] = {
 	KUNIT_CASE_PARAM(hc_test_convert, hc_convert_gen_params),
 	KUNIT_CASE_PARAM(hc_test_leap, hc_leap_gen_params),
+	KUNIT_CASE(hc_test_leap_range),
 	KUNIT_CASE_PARAM(hc_test_error, hc_error_gen_params),
 	{}
 };

@@ -191,6 +191,8 @@ void hc_suite_core(void)
 	for (i = 0; i < hc_leap_vector_count; i++)
 		hc_report("leap", hc_leap_vectors[i].name,
 			  hc_check_leap(&hc_leap_vectors[i], msg), msg);
+	hc_report("leap", "-1 at the end of the range: refused, not 2^63",
+		  hc_check_leap_range(msg), msg);
 	for (i = 0; i < hc_state_vector_count; i++)
 		hc_report("state", hc_state_vectors[i].name,
 			  hc_check_state(&hc_state_vectors[i], msg), msg);

@@ -100,18 +100,23 @@ static bool hostclock_first_of_month(u64 day)
  * time in UTC. During the leap second itself (VMCLOCK_LEAP_POS) the page's
  * time already repeats the second and nothing changes; TAI never changes.
  */
-static void hostclock_leap_adjust_utc(const struct hostclock_clock *clk,
-				      u64 page_sec, struct hostclock_time *t)
+static int hostclock_leap_adjust_utc(const struct hostclock_clock *clk,
+				     u64 page_sec, struct hostclock_time *t)
 {
 	u64 end = (page_sec / HOSTCLOCK_SEC_PER_DAY + 1) * HOSTCLOCK_SEC_PER_DAY;
 
 	if (!hostclock_first_of_month(end / HOSTCLOCK_SEC_PER_DAY))
-		return;
-	if (clk->leap_indicator == VMCLOCK_LEAP_PRE_POS && t->sec >= end)
+		return HOSTCLOCK_OK;
+	if (clk->leap_indicator == VMCLOCK_LEAP_PRE_POS && t->sec >= end) {
 		t->sec--;
-	else if (clk->leap_indicator == VMCLOCK_LEAP_PRE_NEG &&
-		 page_sec < end - 1 && t->sec >= end - 1)
+	} else if (clk->leap_indicator == VMCLOCK_LEAP_PRE_NEG &&
+		   page_sec < end - 1 && t->sec >= end - 1) {
+		/* the skipped second must not carry a time past the range */
+		if (t->sec >= S64_MAX)
+			return HOSTCLOCK_ERR_RANGE;
 		t->sec++;
+	}
+	return HOSTCLOCK_OK;
 }
 
 /**
@@ -152,11 +157,9 @@ int hostclock_counter_to_timescale(const struct hostclock_clock *clk,
 	ret = hostclock_counter_to_time(clk, counter, t);
 	if (ret)
 		return ret;
-	if (clk->time_type == ts) {
-		if (ts == HOSTCLOCK_TS_UTC)
-			hostclock_leap_adjust_utc(clk, clk->time_sec, t);
-		return HOSTCLOCK_OK;
-	}
+	if (clk->time_type == ts)
+		return ts == HOSTCLOCK_TS_UTC ?
+		       hostclock_leap_adjust_utc(clk, clk->time_sec, t) : HOSTCLOCK_OK;
 
 	/* TAI = UTC + tai_offset_sec */
 	shift_sec = ts == HOSTCLOCK_TS_TAI ? clk->tai_offset_sec :
@@ -168,7 +171,7 @@ int hostclock_counter_to_timescale(const struct hostclock_clock *clk,
 	t->sec += shift_sec;
 	/* a TAI page's time in UTC, with the same (pre-leap) offset */
 	if (ts == HOSTCLOCK_TS_UTC && clk->time_sec >= (u64)-shift_sec)
-		hostclock_leap_adjust_utc(clk, clk->time_sec + shift_sec, t);
+		return hostclock_leap_adjust_utc(clk, clk->time_sec + shift_sec, t);
 	return HOSTCLOCK_OK;
 }
 
