@@ -24,6 +24,8 @@
 #            CACHE/monitoring/VERSION, for make monitoring-test
 #   deb      debhelper, dh-dkms and lintian (make deb; they ship no daemon),
 #            and the bookworm chroot the package and libvirt tests use
+#   debug    linux-source-6.12 and what building it needs (libelf-dev for
+#            objtool), for make test-debug's KASAN/lockdep guest kernel
 #   all      every group above (the default)
 #
 # bookworm-backports and the chroots use the mirror URI this machine
@@ -119,6 +121,7 @@ group_chroots() {
 }
 group_bench() { need gnuplot-nox; }
 group_fuzz() { need clang-14 libclang-rt-14-dev; }
+group_debug() { need linux-source-6.12 libelf-dev flex bison bc xz-utils; }
 
 group_qemu() {
 	if ! installed qemu-system-x86 || ! qemu-system-x86_64 --version | grep -q 'version \(9\.[2-9]\|[1-9][0-9]\)'; then
@@ -177,8 +180,8 @@ groups=("$@")
 for g in "${groups[@]}"; do
 	case $g in
 	all) group_build; group_chroots; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench; group_fuzz ;;
-	build|chroots|kunit|lint|dkms|qemu|guest|bench|fuzz|monitoring|deb) "group_$g" ;;
-	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench fuzz monitoring deb all)" ;;
+	build|chroots|kunit|lint|dkms|qemu|guest|bench|fuzz|monitoring|deb|debug) "group_$g" ;;
+	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench fuzz monitoring deb debug all)" ;;
 	esac
 done
 log "ok: ${groups[*]}"
