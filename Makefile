@@ -192,6 +192,7 @@ guest-test: $(TOOLS) $(TESTBINS)
 # lifecycle, faults, observability and chrony-switch scenarios, and KUnit
 # runs on UML with KASAN (Documentation/testing.md#the-debug-kernel)
 test-debug: $(TOOLS) $(TESTBINS)
+	scripts/install-deps.sh build qemu guest kunit debug
 	scripts/test-debug.sh
 
 deps:
