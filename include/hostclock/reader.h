@@ -271,8 +271,12 @@ static inline int hostclock_reader_convert(const struct hostclock_reader_copy *c
 		return -ENODATA;
 	sec += shift_sec;
 	hostclock_reader_leap(c, tai, shift_sec, &leap_from, &leap_step);
-	if (sec >= leap_from)
+	if (sec >= leap_from) {
+		/* a skipped second must not carry the time past the range */
+		if (leap_step > 0 && sec >= INT64_MAX)
+			return -ENODATA;
 		sec += leap_step;
+	}
 	r->sec = (__s64)sec;
 	r->nsec = (__u32)nsec;
 	r->maxerror_ns = hostclock_reader_maxerror(c, mag);
@@ -478,8 +482,11 @@ static inline int hostclock_reader_cache_convert(const struct hostclock_reader_c
 		sec++;
 		nsec = 0;
 	}
-	if (sec >= k->leap_from)
+	if (sec >= k->leap_from) {
+		if (k->leap_step > 0 && sec >= INT64_MAX)
+			return -ENODATA;
 		sec += k->leap_step;
+	}
 	r->sec = (__s64)sec;
 	r->nsec = (__u32)nsec;
 	r->maxerror_ns = hostclock_reader_maxerror(&k->copy, d);

@@ -204,6 +204,44 @@ static void hc_test_reader_vs_core(void)
 		  leaps > 1000 && carries > 100, kmsg);
 }
 
+/*
+ * The edge the core refuses (hc_check_leap_range()): a skipped second with
+ * the time at S64_MAX; the plain and the cached conversion refuse it too.
+ */
+static void hc_test_reader_leap_range(void)
+{
+	static struct vmclock_abi raw;
+	static struct hostclock_reader_cache k;
+	const u64 day = 9223372036854374400ULL;	/* 292277026596-11-30 00:00 */
+	struct hostclock_reader_copy c;
+	struct hostclock_reading rd, want;
+	struct hostclock_clock clk;
+	char msg[HC_MSG_LEN] = "";
+	int core, plain = -1, cached = -1;
+	u64 tsc, counter;
+
+	hc_good_clock(&clk);
+	clk.time_sec = day;
+	clk.time_frac_sec = 1ULL << 63;
+	clk.counter_period_frac_sec = 1ULL << 32;	/* a 2^32 Hz counter */
+	clk.counter_period_shift = 0;
+	clk.time_type = VMCLOCK_TIME_UTC;
+	clk.leap_indicator = VMCLOCK_LEAP_PRE_NEG;
+	counter = clk.counter_value + ((S64_MAX - day) << 32);
+	hostclock_clock_encode(&clk, &raw);
+	core = hc_core_reading(&clk, counter, 0, &want);
+	if (hostclock_reader_copy(&raw, &c, &tsc) && !hostclock_reader_check(&c)) {
+		plain = hostclock_reader_convert(&c, counter, 0, &rd);
+		hostclock_reader_cache_init(&k, 0);
+		hostclock_reader_cache_fill(&k, &raw, &c);
+		cached = hostclock_reader_cache_convert(&k, counter, &rd);
+	}
+	snprintf(msg, sizeof(msg), "core %d, plain %d (%lld), cached %d", core, plain,
+		 (long long)rd.sec, cached);
+	hc_report("reader refuses", "a skipped second at the end of the range, as the core",
+		  core == -ENODATA && plain == -ENODATA && cached == -ENODATA, msg);
+}
+
 static void hc_test_reader_refuses(void)
 {
 	static const struct { const char *name; int field; } bad[] = {
@@ -591,5 +629,6 @@ void hc_suite_reader(void)
 	hc_test_reader_cache_generations();
 	hc_test_reader_cache_race();
 	hc_test_reader_refuses();
+	hc_test_reader_leap_range();
 	hc_test_reader_live();
 }
