@@ -215,6 +215,9 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) modules-all
 	$(MAKE) dkms-check
+	$(MAKE) deb-test
+	$(MAKE) libvirt-test
+	$(MAKE) monitoring-test
 	$(MAKE) guest-test
 	$(MAKE) bench-quick
 

