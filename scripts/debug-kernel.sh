@@ -81,7 +81,7 @@ build() {
 	start=$(date +%s)
 	rm -rf "$entry"
 	mkdir -p "$src"
-	log "building $pkg $pkgver into $entry (about half an hour on 2 cores; log: $entry/build.log)"
+	log "building $pkg $pkgver into $entry (14 minutes of CPU: 8 to 25 minutes on 2 cores, by their load; log: $entry/build.log)"
 	tar -xJf "$tarball" -C "$src" --strip-components=1
 	cp "$fragment" "$entry/fragment.config"
 	{
@@ -113,7 +113,9 @@ exec 9>"$root/.lock"
 flock 9
 if [ ! -f "$entry/.built" ]; then
 	for old in "$root"/*/; do
-		[ -d "$old" ] && [ "${old%/}" != "$entry" ] || continue
+		if [ ! -d "$old" ] || [ "${old%/}" = "$entry" ]; then
+			continue
+		fi
 		log "removing $(basename "$old") (made from another source, fragment or recipe)"
 		rm -rf "$old"
 	done

@@ -14,7 +14,7 @@
 # HOSTCLOCK_KERNELS chooses lines (default: all four). One more line,
 # "debug", is offered only when HOSTCLOCK_KERNELS names it: the KASAN and
 # lockdep guest kernel of make test-debug, built from linux-source-6.12 by
-# scripts/debug-kernel.sh (on first use, about half an hour), whose built
+# scripts/debug-kernel.sh (on first use, about 20 minutes), whose built
 # tree is its KDIR.
 #
 #   5.10  Debian 11 bullseye, gcc 10        chroot bullseye

@@ -23,7 +23,7 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 passed=0 failed=0
 begin=$(date +%s)
 out=$top/build/test-debug
