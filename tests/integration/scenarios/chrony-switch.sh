@@ -66,8 +66,16 @@ check "chronyd brought CLOCK_REALTIME within 10 us with tsc current (in $1 s, $(
 # running are within BOUND (at most SETTLE s), then 2 s more of sampling
 phase() {
 	a=$(samples)
-	b0=$(cat $s/crosststamp_bracketed)
 	echo "$1" >"$cs/current_clocksource"
+	# bracketed answers counted from once the switch is done and a
+	# request in flight under the old clocksource has returned
+	_i=0
+	until grep -qx "$1" "$cs/current_clocksource" || [ $_i -ge 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	sleep 0.2
+	b0=$(cat $s/crosststamp_bracketed)
 	worst=0 got=0 run=0 t=0
 	while [ $t -lt $SETTLE ] && [ $run -lt 2 ]; do
 		sleep 1
