@@ -324,33 +324,43 @@ void hostclock_cs_forget(struct hostclock_dev *hc)
 	mutex_unlock(&hostclock_cs_mutex);
 }
 
-/* Tries at a consistent copy of the hypervisor's pvclock page. */
-#define HOSTCLOCK_CS_PVCLOCK_TRIES	4
-
 /*
- * kvm-clock's values for this CPU, when kvm-clock runs on it: the caller
- * has preemption off, so they are those of the CPU its snapshot ran on.
+ * kvm-clock's page of this CPU, and its version before a clocksource read.
+ * The page's values count only if that version still holds after the
+ * read: KVM rewrites a vCPU's page on a VM exit, which may fall inside the
+ * read, and the values must be the ones the read used.
  */
-static bool hostclock_cs_pvclock(struct hostclock_pvclock *pv)
-{
+struct hostclock_cs_pv {
 #ifdef CONFIG_KVM_GUEST
 	const struct pvclock_vcpu_time_info *src;
-	unsigned int i, version;
-
-	if (!this_cpu_hvclock())
-		return false;
-	src = this_cpu_pvti();
-	for (i = 0; i < HOSTCLOCK_CS_PVCLOCK_TRIES; i++) {
-		version = pvclock_read_begin(src);
-		pv->tsc_timestamp = READ_ONCE(src->tsc_timestamp);
-		pv->system_time = READ_ONCE(src->system_time);
-		pv->tsc_to_system_mul = READ_ONCE(src->tsc_to_system_mul);
-		pv->tsc_shift = READ_ONCE(src->tsc_shift);
-		if (!pvclock_read_retry(src, version))
-			return true;
-	}
+	unsigned int version;
 #endif
+};
+
+/* Before the read, with preemption off: this CPU's page, if kvmclock set one up. */
+static void hostclock_cs_pv_begin(struct hostclock_cs_pv *pv)
+{
+#ifdef CONFIG_KVM_GUEST
+	pv->src = this_cpu_hvclock() ? this_cpu_pvti() : NULL;
+	if (pv->src)
+		pv->version = pvclock_read_begin(pv->src);
+#endif
+}
+
+/* After the read: the page's values, if unchanged since hostclock_cs_pv_begin(). */
+static bool hostclock_cs_pv_end(const struct hostclock_cs_pv *pv, struct hostclock_pvclock *out)
+{
+#ifdef CONFIG_KVM_GUEST
+	if (!pv->src)
+		return false;
+	out->tsc_timestamp = READ_ONCE(pv->src->tsc_timestamp);
+	out->system_time = READ_ONCE(pv->src->system_time);
+	out->tsc_to_system_mul = READ_ONCE(pv->src->tsc_to_system_mul);
+	out->tsc_shift = READ_ONCE(pv->src->tsc_shift);
+	return !pvclock_read_retry(pv->src, pv->version);
+#else
 	return false;
+#endif
 }
 
 /**
@@ -358,19 +368,22 @@ static bool hostclock_cs_pvclock(struct hostclock_pvclock *pv)
  * @cycles: what a system time snapshot read from the current clocksource
  * @tsc_lo: TSC read just before the snapshot
  * @tsc_hi: TSC read just after it
+ * @pv: kvm-clock's page as it was before @tsc_lo
  * @tsc: the TSC value the snapshot's times belong to
  *
  * Each clocksource that is a function of the TSC is a candidate: tsc
  * itself, the hostclock line (only while hostclock is current) and
  * kvm-clock's pvclock mapping. See hostclock_snapshot_tsc() and
  * hostclock_pvclock_tsc_of(): a candidate counts only if it puts @cycles
- * inside the bracket. Called with preemption off.
+ * inside the bracket, which is what keeps a candidate that was not the
+ * current clocksource from being taken. Called with preemption off.
  *
  * Return: true if @tsc was found.
  */
-static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64 *tsc)
+static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi,
+					 const struct hostclock_cs_pv *pv, u64 *tsc)
 {
-	struct hostclock_pvclock pv;
+	struct hostclock_pvclock pvclock;
 	struct hostclock_line line;
 	unsigned int seq;
 
@@ -385,8 +398,8 @@ static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64
 	}
 	if (hostclock_snapshot_tsc(NULL, cycles, tsc_lo, tsc_hi, tsc))
 		return true;
-	return hostclock_cs_pvclock(&pv) &&
-	       hostclock_pvclock_tsc_of(&pv, cycles, tsc_lo, tsc_hi, tsc);
+	return hostclock_cs_pv_end(pv, &pvclock) &&
+	       hostclock_pvclock_tsc_of(&pvclock, cycles, tsc_lo, tsc_hi, tsc);
 }
 
 /* Snapshots tried for an exact answer, then for the narrowest bracket. */
@@ -414,7 +427,8 @@ static bool hostclock_cs_tsc_of_snapshot(u64 cycles, u64 tsc_lo, u64 tsc_hi, u64
 enum hostclock_snap hostclock_cs_snapshot(clockid_t clock, struct system_time_snapshot *snap,
 					  u64 *tsc, u64 *bracket)
 {
-	struct system_time_snapshot try;
+	struct system_time_snapshot attempt;
+	struct hostclock_cs_pv pv;
 	u64 lo, hi, width = U64_MAX;
 	unsigned int i;
 	bool valid, exact;
@@ -422,21 +436,22 @@ enum hostclock_snap hostclock_cs_snapshot(clockid_t clock, struct system_time_sn
 	for (i = 0; i < HOSTCLOCK_CS_SNAPSHOT_TRIES; i++) {
 		/* one CPU for the bracket, the read and its pvclock values */
 		preempt_disable();
+		hostclock_cs_pv_begin(&pv);
 		lo = rdtsc_ordered();
-		valid = hostclock_get_snapshot(clock, &try);
+		valid = hostclock_get_snapshot(clock, &attempt);
 		hi = rdtsc_ordered();
-		exact = valid && hostclock_cs_tsc_of_snapshot(try.cycles, lo, hi, tsc);
+		exact = valid && hostclock_cs_tsc_of_snapshot(attempt.cycles, lo, hi, &pv, tsc);
 		preempt_enable();
 		if (!valid)
 			return HOSTCLOCK_SNAP_NONE;
 		if (exact) {
-			*snap = try;
+			*snap = attempt;
 			*bracket = 0;
 			return HOSTCLOCK_SNAP_EXACT;
 		}
 		if (hi >= lo && hi - lo < width) {
 			width = hi - lo;
-			*snap = try;
+			*snap = attempt;
 			*tsc = lo + width / 2;
 		}
 	}

@@ -83,7 +83,8 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 	if (ret)
 		return ret;
 	if (kind == HOSTCLOCK_SNAP_BRACKETED) {
-		u64 ns = tsc_khz ? mul_u64_u32_div(bracket, NSEC_PER_MSEC, tsc_khz) : U64_MAX;
+		/* rounded up, so that it stays a bound */
+		u64 ns = tsc_khz ? mul_u64_u32_div(bracket, NSEC_PER_MSEC, tsc_khz) + 1 : U64_MAX;
 
 		spin_lock(&hc->lock);
 		hc->count.crosststamp_bracketed++;

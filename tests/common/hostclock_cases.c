@@ -449,8 +449,9 @@ static u64 hc_pvclock_ref(const struct hostclock_pvclock *pv, u64 tsc)
 }
 
 /*
- * Every reading of a bracket maps back to the first TSC that gives it, or
- * is refused when no TSC gives it; pages that cannot be used are refused.
+ * Every reading of a bracket maps back to the middle of the TSCs in the
+ * bracket that give it, or is refused when none does or when they span
+ * more than 16 ticks; pages that cannot be used are refused.
  */
 static bool hc_pvclock_sweep(const struct hostclock_pvclock *pv, const char *what,
 			     char *msg)
@@ -459,16 +460,24 @@ static bool hc_pvclock_sweep(const struct hostclock_pvclock *pv, const char *wha
 	u64 ns, t;
 
 	for (ns = hc_pvclock_ref(pv, lo) - 3; ns <= hc_pvclock_ref(pv, hi) + 3; ns++) {
-		u64 want = 0, got = 0;
-		bool have = false;
+		u64 first = 0, last = 0, want = 0, got = 0;
+		bool have = false, ok;
 
-		for (t = lo; t <= hi && !have; t++)
-			if (hc_pvclock_ref(pv, t) == ns) {
-				want = t;
-				have = true;
-			}
-		if (hostclock_pvclock_tsc_of(pv, ns, lo, hi, &got) != have ||
-		    (have && got != want))
+		for (t = lo; t <= hi; t++) {
+			if (hc_pvclock_ref(pv, t) != ns)
+				continue;
+			if (!have)
+				first = t;
+			last = t;
+			have = true;
+		}
+		have = have && last - first <= 16;
+		if (have)
+			want = first + (last - first) / 2;
+		ok = hostclock_pvclock_tsc_of(pv, ns, lo, hi, &got);
+		if (!ok)
+			got = 0;
+		if (ok != have || (have && got != want))
 			return hc_fail(msg, "%s: reading %llu: TSC %llu, expected %llu (0: none)",
 				       what, (unsigned long long)ns, (unsigned long long)got,
 				       (unsigned long long)want);
@@ -478,17 +487,34 @@ static bool hc_pvclock_sweep(const struct hostclock_pvclock *pv, const char *wha
 
 bool hc_check_pvclock(char *msg)
 {
-	/* 2.5 GHz (0.4 ns a tick), 1 GHz with a right shift, 0.5 GHz (2 ns: gaps) */
+	/*
+	 * 2.5 GHz (0.4 ns a tick) unshifted and, as KVM gives it, with a right
+	 * shift; 1 GHz with a left shift; 0.5 GHz (2 ns a tick: readings no
+	 * TSC gives); 21.3 ticks a nanosecond (each preimage too wide to
+	 * use); a flat page (multiplier 0)
+	 */
 	struct hostclock_pvclock fast = { 1ULL << 40, 5000000000ULL, 1717986919U, 0 };
-	struct hostclock_pvclock halved = { 1ULL << 40, 7ULL, 0x80000000U, 1 };
+	struct hostclock_pvclock kvm = { 1ULL << 40, 5000000000ULL, 3435973837U, -1 };
+	struct hostclock_pvclock one = { 1ULL << 40, 7ULL, 0x80000000U, 1 };
 	struct hostclock_pvclock slow = { 1ULL << 41, 123ULL, 0x80000000U, 2 };
+	struct hostclock_pvclock flat = { 1ULL << 40, 999ULL, 0, 0 };
+	struct hostclock_pvclock crawl = { 1ULL << 40, 999ULL, 0x0c000000U, 0 };
 	struct hostclock_pvclock bad = fast;
-	u64 ns, tsc;
+	u64 ns, tsc, at;
 
 	if (!hc_pvclock_sweep(&fast, "2.5 GHz", msg) ||
-	    !hc_pvclock_sweep(&halved, "1 GHz", msg) ||
-	    !hc_pvclock_sweep(&slow, "0.5 GHz", msg))
+	    !hc_pvclock_sweep(&kvm, "2.5 GHz, shift -1", msg) ||
+	    !hc_pvclock_sweep(&one, "1 GHz, shift +1", msg) ||
+	    !hc_pvclock_sweep(&slow, "0.5 GHz", msg) ||
+	    !hc_pvclock_sweep(&crawl, "21 ticks a ns", msg))
 		return false;
+	at = (1ULL << 40) + 1000;
+	if (hostclock_pvclock_tsc_of(&flat, 999, at, at + 100, &tsc))
+		return hc_fail(msg, "a flat page (multiplier 0) taken as exact: TSC %llu",
+			       (unsigned long long)tsc);
+	ns = hc_pvclock_ref(&fast, at);
+	if (!hostclock_pvclock_tsc_of(&fast, ns, at, at, &tsc) || tsc != at)
+		return hc_fail(msg, "a one-tick bracket: not its TSC");
 	if (!hostclock_pvclock_ns(&fast, fast.tsc_timestamp + 10, &ns) || ns != 5000000004ULL)
 		return hc_fail(msg, "10 ticks at 2.5 GHz: %llu ns", (unsigned long long)ns);
 	if (hostclock_pvclock_ns(&fast, fast.tsc_timestamp - 1, &ns))

@@ -46,28 +46,41 @@ bool hostclock_pvclock_ns(const struct hostclock_pvclock *pv, u64 tsc, u64 *ns)
 	return true;
 }
 
+/*
+ * The most TSC ticks one nanosecond of kvm-clock may stand for: a 16 GHz
+ * TSC. A wider preimage means a page whose rate is flat (a tiny or zero
+ * multiplier), and its middle could be far from the read.
+ */
+#define HOSTCLOCK_PVCLOCK_MAX_PREIMAGE	16
+
 /**
  * hostclock_pvclock_tsc_of() - the TSC behind a kvm-clock reading
  * @pv: the pvclock values of the vCPU that took the reading
  * @cycles: the reading (kvm-clock's nanoseconds)
  * @tsc_lo: TSC read just before it
  * @tsc_hi: TSC read just after it
- * @tsc: the smallest TSC in [@tsc_lo, @tsc_hi] that @pv maps to @cycles
+ * @tsc: the middle of the TSCs in [@tsc_lo, @tsc_hi] that @pv maps to @cycles
  *
- * The mapping is non-decreasing over the bracket, so a bisection finds the
- * answer in at most 64 steps.
+ * The mapping is non-decreasing over the bracket (the endpoint checks rule
+ * out a wrap), so two bisections of at most 64 steps each find the first
+ * and the last TSC that give @cycles.
  *
- * Return: true if such a TSC exists.
+ * Return: true if such TSCs exist and span at most
+ * HOSTCLOCK_PVCLOCK_MAX_PREIMAGE ticks.
  */
 bool hostclock_pvclock_tsc_of(const struct hostclock_pvclock *pv, u64 cycles,
 			      u64 tsc_lo, u64 tsc_hi, u64 *tsc)
 {
-	u64 lo = tsc_lo, hi = tsc_hi, ns;
+	u64 lo = tsc_lo, hi = tsc_hi, first, ns;
 
 	if (tsc_lo > tsc_hi || !hostclock_pvclock_ns(pv, tsc_lo, &ns) || ns > cycles ||
 	    !hostclock_pvclock_ns(pv, tsc_hi, &ns) || ns < cycles)
 		return false;
-	/* invariant: ns(lo - 1) < cycles <= ns(hi), within the bracket */
+	/*
+	 * The first TSC in the bracket at or past @cycles. Every value in
+	 * [tsc_lo, tsc_hi] converts, since both ends do: the results of
+	 * hostclock_pvclock_ns() below need no check.
+	 */
 	while (lo < hi) {
 		u64 mid = lo + (hi - lo) / 2;
 
@@ -80,6 +93,20 @@ bool hostclock_pvclock_tsc_of(const struct hostclock_pvclock *pv, u64 cycles,
 	hostclock_pvclock_ns(pv, lo, &ns);
 	if (ns != cycles)
 		return false;
-	*tsc = lo;
+	first = lo;
+	/* the last TSC in the bracket still at @cycles */
+	hi = tsc_hi;
+	while (lo < hi) {
+		u64 mid = hi - (hi - lo) / 2;
+
+		hostclock_pvclock_ns(pv, mid, &ns);
+		if (ns > cycles)
+			hi = mid - 1;
+		else
+			lo = mid;
+	}
+	if (lo - first > HOSTCLOCK_PVCLOCK_MAX_PREIMAGE)
+		return false;
+	*tsc = first + (lo - first) / 2;
 	return true;
 }
