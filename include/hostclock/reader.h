@@ -197,7 +197,8 @@ static inline void hostclock_reader_leap(const struct hostclock_reader_copy *c, 
 		return;
 	page_utc = c->time_sec + (c->time_type == VMCLOCK_TIME_UTC ? 0 : shift_sec);
 	end = (page_utc / 86400 + 1) * 86400;
-	if (!hostclock_reader_first_of_month(end / 86400))
+	/* as the core: a page past the range announces nothing */
+	if (page_utc > INT64_MAX - 86400 || !hostclock_reader_first_of_month(end / 86400))
 		return;
 	if (c->leap == VMCLOCK_LEAP_PRE_POS) {
 		*from = end;

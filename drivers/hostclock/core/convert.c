@@ -105,7 +105,9 @@ static int hostclock_leap_adjust_utc(const struct hostclock_clock *clk,
 {
 	u64 end = (page_sec / HOSTCLOCK_SEC_PER_DAY + 1) * HOSTCLOCK_SEC_PER_DAY;
 
-	if (!hostclock_first_of_month(end / HOSTCLOCK_SEC_PER_DAY))
+	/* a page past the range (its day's end would wrap) announces nothing */
+	if (page_sec > S64_MAX - HOSTCLOCK_SEC_PER_DAY ||
+	    !hostclock_first_of_month(end / HOSTCLOCK_SEC_PER_DAY))
 		return HOSTCLOCK_OK;
 	if (clk->leap_indicator == VMCLOCK_LEAP_PRE_POS && t->sec >= end) {
 		t->sec--;
