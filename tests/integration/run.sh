@@ -208,11 +208,13 @@ run_scenario() {
 	local sc=$1 line=$2 kver=$3 kimg=$4 modules=$5 extra=${6:-} name tag
 	local reliable=tsc=reliable
 	local initrd log run agent_opts qemu_opts devices bound restore peers p
-	local start done_rc secs ok bad cmdline reports
+	local start done_rc secs ok bad cmdline reports early
 	name=$(basename "$sc" .sh)
-	# "as-booted" is no kernel word: it only leaves tsc=reliable out
+	# "as-booted" leaves tsc=reliable out; hctest_as_booted (no kernel
+	# parameter: the kernel passes it on to init) tells guest-lib that a
+	# TSC the kernel marks unstable ends the scenario (tsc_unstable_end)
 	if [ "$extra" = as-booted ]; then
-		reliable=
+		reliable=hctest_as_booted
 		extra=
 	fi
 	tag=$kver${6:+ [$6]}
@@ -269,7 +271,8 @@ run_scenario() {
 	reports=
 	[ "$line" = debug ] && reports=$(grep -v '^HCTEST' "$log" | grep -E "$debug_reports")
 	if [ "$done_rc" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$ok" -gt 0 ] && [ -z "$reports" ]; then
-		echo "ok   $name on $line $tag: $ok checks (${secs}s)"
+		early=$(sed -n 's/^HCTEST ended-early //p' "$log" | head -n 1)
+		echo "ok   $name on $line $tag: $ok checks (${secs}s)${early:+; ENDED EARLY: $early}"
 		passed=$((passed + 1))
 	else
 		echo "FAIL $name on $line $tag (${secs}s):"
