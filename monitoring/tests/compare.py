@@ -72,6 +72,8 @@ GUEST = {
     "invalid_pages": ("hostclock_invalid_pages_total", ""),
     "monotonic_clamps": ("hostclock_monotonic_clamps_total", ""),
     "crosststamp_failures": ("hostclock_crosststamp_failures_total", ""),
+    "crosststamp_bracketed": ("hostclock_crosststamp_bracketed_total", ""),
+    "crosststamp_bracket_ns": ("hostclock_crosststamp_bracket_seconds", "ns"),
     "disruption_steps": ("hostclock_disruption_steps_total", ""),
     "pair_bursts": ("hostclock_pairing_bursts_total", ""),
     "pair_timeouts": ("hostclock_pairing_timeouts_total", ""),
