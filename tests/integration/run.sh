@@ -27,8 +27,10 @@
 # guest kernel's command line come from "# hostclock-cmdline: WORDS"
 # (tsc=reliable is given unless "# hostclock-tsc-reliable: no"), and
 # "# hostclock-cmdline-variants: WORDS" runs the scenario a second time with
-# WORDS added, on each line whose kernel can take them (preempt= needs
-# CONFIG_PREEMPT_DYNAMIC; the guest checks that the mode took effect).
+# WORDS added, on each line in HOSTCLOCK_VARIANT_LINES (default: all but
+# 6.1, whose preemption code 6.12 shares, for the time budget) whose
+# kernel can take them (preempt= needs CONFIG_PREEMPT_DYNAMIC; the guest
+# checks that the mode took effect).
 # A scenario marked "# hostclock-named-only: yes" runs only when named on
 # the command line (its suite runs it: metrics, by make monitoring-test).
 # "# hostclock-as-booted: yes" runs the scenario a second time as users
@@ -66,6 +68,7 @@ tbin=$top/build/test
 debs=$(hc_cache_dir)/debs
 full_lines=" ${HOSTCLOCK_FULL_LINES:-6.1 6.12} "
 as_booted_lines=" ${HOSTCLOCK_AS_BOOTED_LINES:-6.12} "
+variant_lines=" ${HOSTCLOCK_VARIANT_LINES:-5.10 6.12 7.x debug} "
 mkdir -p "$out"
 passed=0 failed=0
 host_pids=()
@@ -320,6 +323,7 @@ while read -r line kver kdir env hkdir <&3; do
 		esac
 		run_scenario "$sc" "$line" "$kver" "$kimg" "$modules"
 		variants=$(sed -n 's/^# hostclock-cmdline-variants: //p' "$sc")
+		case $variant_lines in *" $line "*) ;; *) variants= ;; esac
 		if [ -n "$variants" ]; then
 			if can_take "$hkdir/.config" "$variants"; then
 				run_scenario "$sc" "$line" "$kver" "$kimg" "$modules" "$variants"
