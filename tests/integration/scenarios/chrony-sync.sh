@@ -54,7 +54,7 @@ pidfile /tmp/chrony/chronyd.pid
 cmdport 0
 CONF
 start_chronyd /tmp/chrony/out
-settled=$(follow chrony 40)
+settled=$(follow chrony 25)
 kill "$chrony"
 wait "$chrony" 2>/dev/null
 st=$(tail_stats chrony 10)
@@ -67,7 +67,7 @@ one_second_behind
 note "before phc2sys: $(hc-compare --clock realtime -n 10)"
 phc2sys -s "$ptp" -c CLOCK_REALTIME -O 0 -R 4 >/tmp/phc2sys.out 2>&1 &
 p2s=$!
-settled=$(follow phc2sys 30)
+settled=$(follow phc2sys 20)
 kill "$p2s"
 wait "$p2s" 2>/dev/null
 st=$(tail_stats phc2sys 10)
