@@ -253,21 +253,27 @@ struct hcd_out {
 static void hcd_put(struct hcd_out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static void hcd_put(struct hcd_out *o, const char *fmt, ...)
+static void hcd_vput(struct hcd_out *o, const char *fmt, va_list ap)
 {
-	va_list ap;
 	int n;
 
 	if (o->overflow)
 		return;
-	va_start(ap, fmt);
 	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= o->len - o->pos) {
 		o->overflow = true;
 		return;
 	}
 	o->pos += n;
+}
+
+static void hcd_put(struct hcd_out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	hcd_vput(o, fmt, ap);
+	va_end(ap);
 }
 
 static void hcd_family(struct hcd_out *o, const char *name, const char *type,
@@ -284,19 +290,11 @@ static void hcd_sample(struct hcd_out *o, const char *name, const char *extra,
 		       const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	hcd_put(o, "%s{vm=\"%s\"%s%s} ", name, o->vm, extra ? "," : "", extra ? extra : "");
-	if (o->overflow)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
+	hcd_vput(o, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= o->len - o->pos) {
-		o->overflow = true;
-		return;
-	}
-	o->pos += n;
 	hcd_put(o, "\n");
 }
 
