@@ -25,7 +25,8 @@ mkdir -p "$tf"
 files="status error offset_ns max_abs_offset_ns offset_mean_ns offset_stddev_ns drift_ppb
 samples offset_threshold_exceeded time_esterror_ns time_maxerror_ns page_updates
 freq_changes time_steps disruptions vm_generation_changes seq_retries read_timeouts
-invalid_pages monotonic_clamps crosststamp_failures disruption_steps pair_bursts
+invalid_pages monotonic_clamps crosststamp_failures crosststamp_bracketed
+crosststamp_bracket_ns disruption_steps pair_bursts
 pair_timeouts pair_rtt_ticks tsc_offset_uncertainty_ticks
 vm_generation_counter rate_refused rate_limited tsc_unstable_refusals uevents_deferred"
 snap() { for f in $files; do read -r v <"$s/$f"; printf '%s=%s ' "$f" "$v"; done; }
