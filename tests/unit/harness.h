@@ -18,6 +18,15 @@ void hc_suite_pairing(void);
 void hc_suite_reader(void);
 void hc_suite_metrics(void);
 
+struct vmclock_abi;
+struct hostclock_clock;
+
+/*
+ * Publish @clk on @page as the agent does: seq odd, the fields, seq even
+ * again unless @finish is false (test_page_race.c).
+ */
+void hc_publish_page(struct vmclock_abi *page, const struct hostclock_clock *clk, bool finish);
+
 /* A fresh directory for a suite's files, removed at exit. */
 const char *hc_tmpdir(void);
 

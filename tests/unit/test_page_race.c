@@ -45,16 +45,14 @@ static bool hc_race_consistent(const struct hostclock_clock *c)
 	       c->vm_generation_counter == (k ^ 0x5555);
 }
 
-/* The writer side of the protocol, as the host agent does it. */
-static void hc_race_publish(struct vmclock_abi *page, u64 k, bool finish)
+/* The writer side of the protocol, as the host agent does it (harness.h). */
+void hc_publish_page(struct vmclock_abi *page, const struct hostclock_clock *clk, bool finish)
 {
-	struct hostclock_clock clk;
 	struct vmclock_abi img;
 	u32 seq = le32_to_cpu(READ_ONCE(page->seq_count));
 	const size_t after = offsetof(struct vmclock_abi, disruption_marker);
 
-	hc_race_clock(k, &clk);
-	hostclock_clock_encode(&clk, &img);
+	hostclock_clock_encode(clk, &img);
 	WRITE_ONCE(page->seq_count, cpu_to_le32(seq | 1));
 	smp_wmb();
 	memcpy(page, &img, offsetof(struct vmclock_abi, seq_count));
@@ -62,6 +60,15 @@ static void hc_race_publish(struct vmclock_abi *page, u64 k, bool finish)
 	smp_wmb();
 	if (finish)
 		WRITE_ONCE(page->seq_count, cpu_to_le32((seq | 1) + 1));
+}
+
+/* Generation @k of the race's page. */
+static void hc_race_publish(struct vmclock_abi *page, u64 k, bool finish)
+{
+	struct hostclock_clock clk;
+
+	hc_race_clock(k, &clk);
+	hc_publish_page(page, &clk, finish);
 }
 
 static void *hc_race_writer(void *arg)

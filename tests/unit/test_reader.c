@@ -286,24 +286,6 @@ static void hc_test_reader_refuses(void)
 	}
 }
 
-/* Publish @clk on @page under the seqcount, as the agent does; seq left odd if !finish. */
-static void hc_reader_publish(struct vmclock_abi *page, const struct hostclock_clock *clk,
-			      bool finish)
-{
-	struct vmclock_abi img;
-	u32 seq = le32_to_cpu(READ_ONCE(page->seq_count));
-	const size_t after = offsetof(struct vmclock_abi, disruption_marker);
-
-	hostclock_clock_encode(clk, &img);
-	WRITE_ONCE(page->seq_count, cpu_to_le32(seq | 1));
-	smp_wmb();
-	memcpy(page, &img, offsetof(struct vmclock_abi, seq_count));
-	memcpy((char *)page + after, (char *)&img + after, sizeof(img) - after);
-	smp_wmb();
-	if (finish)
-		WRITE_ONCE(page->seq_count, cpu_to_le32((seq | 1) + 1));
-}
-
 /* A random page whose counter_value lies shortly before or after this CPU's TSC. */
 static void hc_live_random_page(u64 *rng, struct hostclock_clock *clk)
 {
@@ -353,7 +335,7 @@ static void hc_test_reader_cache_generations(void)
 
 	for (i = 0; i < 2; i++) {
 		hc_live_random_page(&rng, &clk[i]);
-		hc_reader_publish(&pages[i], &clk[i], true);
+		hc_publish_page(&pages[i], &clk[i], true);
 	}
 	/* both pages at the same seq_count: only the address tells them apart */
 	pages[1].seq_count = pages[0].seq_count;
@@ -367,7 +349,7 @@ static void hc_test_reader_cache_generations(void)
 			hc_live_random_page(&rng, &clk[cur]);
 			if (hc_rng(&rng) % 4 == 0)
 				clk[cur].clock_status = VMCLOCK_STATUS_UNRELIABLE;
-			hc_reader_publish(&pages[cur], &clk[cur], true);
+			hc_publish_page(&pages[cur], &clk[cur], true);
 			refills++;
 			snprintf(what, sizeof(what), "step %u: new generation", step);
 			break;
@@ -383,7 +365,7 @@ static void hc_test_reader_cache_generations(void)
 			break;
 		case 4:	/* busy: seq odd, then finished */
 			hc_live_random_page(&rng, &clk[cur]);
-			hc_reader_publish(&pages[cur], &clk[cur], false);
+			hc_publish_page(&pages[cur], &clk[cur], false);
 			ret = hostclock_reader_now_cached(&pages[cur], &k, &rd);
 			if (ret != -EAGAIN) {
 				snprintf(msg, sizeof(msg), "step %u: seq odd gave %d, not -EAGAIN",
@@ -420,7 +402,7 @@ static void hc_test_reader_cache_generations(void)
 	 */
 	hc_live_random_page(&rng, &clk[0]);
 	clk[0].clock_status = VMCLOCK_STATUS_SYNCHRONIZED;
-	hc_reader_publish(&pages[0], &clk[0], true);
+	hc_publish_page(&pages[0], &clk[0], true);
 	hostclock_reader_cache_init(&k, HOSTCLOCK_READER_UTC);
 	stale = clk[0];
 	ok = hc_cached_matches(&pages[0], &stale, &k, HOSTCLOCK_READER_UTC, "first read", msg);
@@ -478,7 +460,7 @@ static void *hc_cache_race_writer(void *arg)
 	 */
 	while (!race->stop) {
 		hc_cache_race_clock(race, g++, &clk);
-		hc_reader_publish(&race->page, &clk, true);
+		hc_publish_page(&race->page, &clk, true);
 		__atomic_store_n(&race->done, g - 1, __ATOMIC_RELEASE);
 		race->writes++;
 		if (!(g % 16))
@@ -545,7 +527,7 @@ static void hc_test_reader_cache_race(void)
 
 	race.tsc0 = hostclock_reader_rdtsc();
 	hc_cache_race_clock(&race, 0, &clk);
-	hc_reader_publish(&race.page, &clk, true);
+	hc_publish_page(&race.page, &clk, true);
 	if (pthread_create(&writer, NULL, hc_cache_race_writer, &race)) {
 		hc_report("reader cache", "every time one generation's under a busy writer",
 			  false, "pthread_create failed");
