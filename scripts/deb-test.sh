@@ -37,14 +37,6 @@ log() { printf 'deb-test: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (overlay mounts, chroot)"
 
-ok() { echo "ok   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL $*"; failed=$((failed + 1)); }
-# check WHAT CMD...: CMD's status is the verdict; its output shows on failure
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$what"; else fail "$what"; printf '%s\n' "$out" | tail -n 15 | sed 's/^/  | /'; fi
-}
 
 ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 next=$ver+test1
@@ -134,59 +126,59 @@ for suite in $suites; do
 	# registers it there)
 	if ! inroot "! dkms status -m hostclock | grep -q . && ! ls -d /usr/src/hostclock-* 2>/dev/null &&
 			depmod $kver" >/dev/null 2>&1; then
-		fail "$tag: the $suite chroot already has hostclock in DKMS or /usr/src (dkms-check running?)"
+		hc_fail "$tag: the $suite chroot already has hostclock in DKMS or /usr/src (dkms-check running?)"
 		rm -rf "$run"; run=
 		continue
 	fi
 	before=$(manifest)
 
 	# shellcheck disable=SC2086 # one word per package
-	check "$tag: install $ver ($(basename -a $pkgs1 | tr '\n' ' '))" \
+	hc_check "$tag: install $ver ($(basename -a $pkgs1 | tr '\n' ' '))" \
 		inroot "dpkg -i $pkgs1"
-	check "$tag: DKMS built and installed hostclock/$ver for $kver" \
+	hc_check "$tag: DKMS built and installed hostclock/$ver for $kver" \
 		inroot "dkms status -m hostclock; dkms status -m hostclock -v $ver -k $kver | grep -q installed"
-	check "$tag: the built module says version $ver and vermagic $kver" \
+	hc_check "$tag: the built module says version $ver and vermagic $kver" \
 		inroot "ko=\$($(ko_of "$kver")); echo \$ko; modinfo \$ko | grep -E '^(version|vermagic)';
 			[ \"\$(modinfo -F version \$ko)\" = $ver ] && modinfo -F vermagic \$ko | grep -q '^$kver '"
-	check "$tag: the package's /usr/src/hostclock-$ver holds exactly the DKMS build's files" \
+	hc_check "$tag: the package's /usr/src/hostclock-$ver holds exactly the DKMS build's files" \
 		diff -u "$expected" <(inroot "dpkg -L hostclock-dkms | grep '^/usr/src/hostclock-$ver/' |
 			while read -r f; do [ -d \"\$f\" ] || echo \"\$f\"; done" |
 			sed "s|^/usr/src/hostclock-$ver/|./|" | sort)
-	check "$tag: udev rule and chrony snippet installed, the snippet not enabled" \
+	hc_check "$tag: udev rule and chrony snippet installed, the snippet not enabled" \
 		inroot "grep -q 'SYMLINK+=\"ptp_hostclock\"' /lib/udev/rules.d/60-hostclock.rules &&
 			grep -q '^refclock PHC /dev/ptp_hostclock' /usr/share/hostclock/chrony/hostclock.conf &&
 			! grep -rqs hostclock /etc/chrony"
-	check "$tag: the guest exporter runs (no device here: 0 devices); its timer is not enabled" \
+	hc_check "$tag: the guest exporter runs (no device here: 0 devices); its timer is not enabled" \
 		inroot "hostclock-guest-metrics --stdout | grep '^hostclock_exporter_devices' &&
 			[ \"\$(hostclock-guest-metrics --stdout | grep '^hostclock_exporter_devices ')\" = 'hostclock_exporter_devices 0' ] &&
 			[ -f /lib/systemd/system/hostclock-guest-metrics.timer ] &&
 			! ls /etc/systemd/system/*.wants/hostclock-guest-metrics.* 2>/dev/null"
 	if [ -n "$agent" ]; then
-		check "$tag: hostclockd --version says $ver; the unit runs /usr/sbin/hostclockd" \
+		hc_check "$tag: hostclockd --version says $ver; the unit runs /usr/sbin/hostclockd" \
 			inroot "hostclockd --version; [ \"\$(hostclockd --version)\" = 'hostclockd $ver' ] &&
 				grep -q '^ExecStart=/usr/sbin/hostclockd ' /lib/systemd/system/hostclockd@.service &&
 				grep -q '^Documentation=file:///usr/share/doc/hostclockd/hostclockd.md' /lib/systemd/system/hostclockd@.service &&
 				[ -f /usr/share/doc/hostclockd/hostclockd.md ] && ! grep -q /usr/local /lib/systemd/system/hostclockd@.service"
-		check "$tag: the packaged agent publishes a valid page" \
+		hc_check "$tag: the packaged agent publishes a valid page" \
 			inroot "mkdir -m 0755 /run/hostclock; hostclockd --region /run/hostclock/t --foreground --tsc identity 2>/run/agent.log &
 				a=\$!; for i in \$(seq 50); do [ -S /run/hostclock/t.ro.ctl ] && break; sleep 0.1; done
 				hostclock-dump /run/hostclock/t | tail -n 1; r=\$?; hostclockctl --region /run/hostclock/t now; kill \$a; wait \$a; exit \$r"
 	fi
 
-	check "$tag: upgrade to $next" inroot "dpkg -i $pkgs2"
-	check "$tag: only hostclock/$next in DKMS and /usr/src, installed for $kver" \
+	hc_check "$tag: upgrade to $next" inroot "dpkg -i $pkgs2"
+	hc_check "$tag: only hostclock/$next in DKMS and /usr/src, installed for $kver" \
 		inroot "dkms status -m hostclock; [ \"\$(dkms status -m hostclock | grep -c .)\" = 1 ] &&
 			dkms status -m hostclock -v $next -k $kver | grep -q installed &&
 			[ \"\$(ls -d /usr/src/hostclock-*)\" = /usr/src/hostclock-$next ]"
-	check "$tag: the rebuilt module says version $next" \
+	hc_check "$tag: the rebuilt module says version $next" \
 		inroot "ko=\$($(ko_of "$kver")); modinfo -F version \$ko; [ \"\$(modinfo -F version \$ko)\" = $next ]"
 	if [ -n "$agent" ]; then
-		check "$tag: hostclockd --version says $next" \
+		hc_check "$tag: hostclockd --version says $next" \
 			inroot "[ \"\$(hostclockd --version)\" = 'hostclockd $next' ]"
 	fi
 
-	check "$tag: purge" inroot "dpkg --purge hostclock-dkms${agent:+ hostclockd}"
-	check "$tag: nothing of hostclock in dpkg, DKMS, /usr/src, /lib/modules, /var/lib/dkms" \
+	hc_check "$tag: purge" inroot "dpkg --purge hostclock-dkms${agent:+ hostclockd}"
+	hc_check "$tag: nothing of hostclock in dpkg, DKMS, /usr/src, /lib/modules, /var/lib/dkms" \
 		inroot "! dpkg-query -W -f='\${Package} \${Status}\n' 'hostclock*' 2>/dev/null | grep -v ' not-installed\$' &&
 			! ls /var/lib/dpkg/info/hostclock* 2>/dev/null &&
 			! dkms status -m hostclock | grep . && ! ls -d /usr/src/hostclock-* /var/lib/dkms/hostclock 2>/dev/null &&
@@ -195,7 +187,7 @@ for suite in $suites; do
 	# baseline depmod may have gone (trixie's DKMS removes the depmod files
 	# of a kernel without modules, as this chroot's is: it has headers only)
 	after=$(manifest)
-	check "$tag: nothing new or changed in the chroot since before the install" \
+	hc_check "$tag: nothing new or changed in the chroot since before the install" \
 		sh -c 'comm -13 "$1" "$2" | sed "s/^/left: /" | grep . && exit 1; exit 0' _ \
 		<(echo "$before" | grep -v "^$") <(echo "$after" | grep -v "^$")
 	gone=$(comm -23 <(echo "$before" | grep -v "^$") <(echo "$after" | grep -v "^$") | awk '{ print $3 }' | xargs -r -n1 basename | tr '\n' ' ')

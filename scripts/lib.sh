@@ -78,3 +78,19 @@ hc_in_env() {
 		"$HC_TOP/scripts/kchroot.sh" "$env" run -b "$dir" "$dir" "$@"
 	fi
 }
+
+# For a suite that ends with "N passed, N failed" (counted in $passed and
+# $failed): hc_ok and hc_fail print a verdict line; hc_check WHAT CMD...
+# takes CMD's status as the verdict and shows its output's tail on failure.
+hc_ok() { echo "ok   $*"; passed=$((passed + 1)); }
+hc_fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+hc_check() {
+	local what=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		hc_ok "$what"
+	else
+		hc_fail "$what"
+		printf '%s\n' "$out" | tail -n 15 | sed 's/^/  | /'
+	fi
+}

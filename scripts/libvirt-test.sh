@@ -39,13 +39,6 @@ log() { printf 'libvirt-test: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 passed=0 failed=0
-ok() { echo "ok   $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL $*"; failed=$((failed + 1)); }
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$what"; else fail "$what"; printf '%s\n' "$out" | tail -n 15 | sed 's/^/  | /'; fi
-}
 
 # ---- inside the namespace and the chroot ---------------------------------
 
@@ -105,7 +98,7 @@ inside() {
 	set +e
 	trap inside_cleanup EXIT
 
-	check "hostclockd package installed" dpkg -i /hc-debs/hostclockd_*_amd64.deb
+	hc_check "hostclockd package installed" dpkg -i /hc-debs/hostclockd_*_amd64.deb
 	# the deployment guide's steps: the hook, the agent's options
 	mkdir -p /etc/libvirt/hooks/qemu.d
 	ln -s /usr/share/hostclockd/libvirt/qemu-hook /etc/libvirt/hooks/qemu.d/hostclock
@@ -120,7 +113,7 @@ inside() {
 	libvirtd >/var/log/libvirtd.out 2>&1 &
 	libvirtd_pid=$!
 	for i in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.2; done
-	check "libvirtd answers ($(libvirtd --version))" virsh version
+	hc_check "libvirtd answers ($(libvirtd --version))" virsh version
 
 	mkdir -p "/var/lib/libvirt/images/$vm"
 	cp /hc-guest/vmlinuz /hc-guest/initrd.cpio.gz "/var/lib/libvirt/images/$vm/"
@@ -132,19 +125,19 @@ inside() {
 	chown "$user:" /run/hctest/compare	# the test's own device, not the recipe's
 
 	domain_xml "$vm" "$region" >/run/hctest/$vm.xml
-	check "virsh define" virsh define "/run/hctest/$vm.xml"
-	check "the defined domain carries hostclock.xml's region" \
+	hc_check "virsh define" virsh define "/run/hctest/$vm.xml"
+	hc_check "the defined domain carries hostclock.xml's region" \
 		sh -c "virsh dumpxml $vm | grep -q \"mem-path=$region,\""
-	check "virsh start (the hook starts the agent first)" virsh start "$vm"
+	hc_check "virsh start (the hook starts the agent first)" virsh start "$vm"
 
 	qpid=$(cat "/run/libvirt/qemu/$vm.pid" 2>/dev/null)
 	apid=$(cat "$region.hook-pid" 2>/dev/null)
 	qpid=${qpid:-none} apid=${apid:-none}
-	check "the hook's agent ($apid) serves $region" \
+	hc_check "the hook's agent ($apid) serves $region" \
 		sh -c "tr '\\0' ' ' </proc/$apid/cmdline; hostclockctl --region $region state"
-	check "the region is the QEMU user's ($user), mode 0600, 8 KiB" \
+	hc_check "the region is the QEMU user's ($user), mode 0600, 8 KiB" \
 		sh -c "stat -c '%U %a %s' $region; [ \"\$(stat -c '%U %a %s' $region)\" = '$user 600 8192' ]"
-	check "QEMU ($qpid, user $(stat -c %U "/proc/$qpid" 2>/dev/null)) maps the region" \
+	hc_check "QEMU ($qpid, user $(stat -c %U "/proc/$qpid" 2>/dev/null)) maps the region" \
 		sh -c "grep '/run/hostclock/$vm\$' /proc/$qpid/maps | grep -q ' rw-s '"
 
 	for i in $(seq "$limit"); do
@@ -156,34 +149,34 @@ inside() {
 	echo "     waited ${i}s for the guest; console $(wc -c <"$console" 2>&1) bytes"
 	while read -r out; do
 		case $out in
-		"HCTEST ok "*) ok "guest: ${out#HCTEST ok }" ;;
-		"HCTEST fail "*) fail "guest: ${out#HCTEST fail }" ;;
+		"HCTEST ok "*) hc_ok "guest: ${out#HCTEST ok }" ;;
+		"HCTEST fail "*) hc_fail "guest: ${out#HCTEST fail }" ;;
 		"HCTEST note "*) echo "     guest: ${out#HCTEST note }" ;;
 		esac
 	done < <(tr -d '\r' <"$console" 2>/dev/null)
-	check "the guest finished its checks" grep -q '^HCTEST libvirt: guest checks done' "$console"
+	hc_check "the guest finished its checks" grep -q '^HCTEST libvirt: guest checks done' "$console"
 	grep -q '^HCTEST libvirt: guest checks done' "$console" 2>/dev/null ||
 		tail -n 30 "$console" 2>/dev/null | sed 's/^/  | /'
 
-	check "virsh destroy" virsh destroy "$vm"
-	check "QEMU is gone" sh -c "! kill -0 $qpid 2>/dev/null"
-	check "the agent is gone (stopped by the hook)" sh -c "! kill -0 $apid 2>/dev/null"
-	check "the region, its lock and sockets are removed" \
+	hc_check "virsh destroy" virsh destroy "$vm"
+	hc_check "QEMU is gone" sh -c "! kill -0 $qpid 2>/dev/null"
+	hc_check "the agent is gone (stopped by the hook)" sh -c "! kill -0 $apid 2>/dev/null"
+	hc_check "the region, its lock and sockets are removed" \
 		sh -c "ls -la /run/hostclock; ! ls $region* 2>/dev/null"
 	grep -h 'hostclock hook' /var/log/libvirtd.out /var/log/libvirt/qemu/$vm.log 2>/dev/null |
 		sed 's/^/     /' | tail -n 4
 
 	# libvirt's <shmem> maps /dev/shm/NAME: refused by the agent, and a
 	# region there makes the hook stop the start before QEMU runs
-	check "hostclockd refuses a region in /dev/shm" \
+	hc_check "hostclockd refuses a region in /dev/shm" \
 		sh -c "out=\$(timeout 10 hostclockd --foreground --region /dev/shm/$vm 2>&1); rc=\$?; echo \"\$out\"; [ \$rc = 1 ] && [ ! -e /dev/shm/$vm ]"
 	domain_xml "$vm-shm" "/dev/shm/$vm-shm" >/run/hctest/$vm-shm.xml
 	virsh define "/run/hctest/$vm-shm.xml" >/dev/null
-	check "a domain with its region in /dev/shm does not start, the hook says why" \
+	hc_check "a domain with its region in /dev/shm does not start, the hook says why" \
 		sh -c "out=\$(virsh start $vm-shm 2>&1); rc=\$?; echo \"\$out\"; [ \$rc != 0 ] &&
 			echo \"\$out\" | grep -q 'hostclock regions live in /run/hostclock' && [ ! -e /dev/shm/$vm-shm ]"
 	virsh undefine "$vm-shm" >/dev/null
-	check "virsh undefine" virsh undefine "$vm"
+	hc_check "virsh undefine" virsh undefine "$vm"
 
 	if [ "$failed" -gt 0 ]; then
 		echo "  libvirtd's log tail:"
