@@ -40,6 +40,10 @@
  * @freq_changes: new pages whose period moved by more than freq_change_ppb
  * @time_steps: new pages whose time jumped by more than time_step_ns
  * @disruption_steps: CLOCK_REALTIME steps taken by step_on_disruption
+ * @steps_dropped: pending steps given up: the host was not synchronized,
+ *	its maxerror unknown or too large, no usable page came in time, or a
+ *	step was taken too recently
+ * @step_refused_reads: PTP readings refused while a step was pending
  * @rate_refused: new pages whose rate the clocksource refused, too far
  *	from the guest's own TSC calibration (max_rate_offset_ppm)
  * @rate_limited: new pages whose rate change the clocksource took only in
@@ -64,6 +68,8 @@ struct hostclock_counters {
 	u64 freq_changes;
 	u64 time_steps;
 	u64 disruption_steps;
+	u64 steps_dropped;
+	u64 step_refused_reads;
 	u64 rate_refused;
 	u64 rate_limited;
 	u64 tsc_unstable_refusals;
@@ -96,6 +102,12 @@ struct hostclock_counters {
  * @count: event counters
  * @drift: the drift sampler's statistics
  * @last_step: jiffies of the last step_on_disruption step
+ * @step_pending: a disruption armed a step that is neither taken nor
+ *	dropped yet; the PTP clock refuses readings meanwhile
+ * @step_armed: jiffies when @step_pending was set
+ * @last_step_ns: the last step's size (host minus CLOCK_REALTIME before it)
+ * @last_step_residual_ns: host minus CLOCK_REALTIME measured after the
+ *	last step and its corrections
  * @uevent_rs: the rate limit on uevents, against a host that flips a
  *	marker at every poll (poller only)
  * @uevent_pending: HOSTCLOCK_SAW_* events waiting for the rate limit
@@ -141,6 +153,10 @@ struct hostclock_dev {
 	struct hostclock_counters count;
 	struct hostclock_drift drift;
 	unsigned long last_step;
+	bool step_pending;
+	unsigned long step_armed;
+	s64 last_step_ns;
+	s64 last_step_residual_ns;
 	struct ratelimit_state uevent_rs;
 	unsigned int uevent_pending;
 
@@ -178,13 +194,17 @@ void hostclock_dev_destroy(struct hostclock_dev *hc);
 void hostclock_dev_put(struct hostclock_dev *hc);
 int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 			  struct timespec64 *ts);
+int hostclock_dev_ptp_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
+			      struct timespec64 *ts);
 int hostclock_dev_snapshot(struct hostclock_dev *hc, struct hostclock_clock *clk);
 
 /* hostclock_sample.c: drift sampler, step on disruption */
 void hostclock_sample_init(struct hostclock_dev *hc);
 void hostclock_sample_start(struct hostclock_dev *hc);
 void hostclock_sample_stop(struct hostclock_dev *hc);
-void hostclock_step_on_disruption(struct hostclock_dev *hc);
+void hostclock_step_arm(struct hostclock_dev *hc);
+bool hostclock_step_blocks(const struct hostclock_dev *hc, u64 marker);
+void hostclock_step_resolve(struct hostclock_dev *hc);
 
 /* hostclock_chardev.c: /dev/hostclockN, its sysfs files and uevents */
 int hostclock_chardev_register(struct hostclock_dev *hc);

@@ -88,6 +88,8 @@ static unsigned int hostclock_follow_markers(struct hostclock_dev *hc,
 	if (hc->have_markers && clk->disruption_marker != hc->disruption_marker) {
 		hc->count.disruptions++;
 		saw |= HOSTCLOCK_SAW_DISRUPTION;
+		/* with the new marker, so that no PTP reading slips between */
+		hostclock_step_arm(hc);
 	}
 	if (hc->have_markers && (clk->flags & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT) &&
 	    clk->vm_generation_counter != hc->vm_generation) {
@@ -201,8 +203,8 @@ static void hostclock_poll_once(struct hostclock_dev *hc, bool announce)
 				     HOSTCLOCK_SAW_STATUS));
 	if (feed)
 		hostclock_rate_verdict(hc, hostclock_cs_feed(hc, &clk));
-	if (saw & HOSTCLOCK_SAW_DISRUPTION)
-		hostclock_step_on_disruption(hc);
+	/* after the feed: the clocksource runs at the new page's rate */
+	hostclock_step_resolve(hc);
 }
 
 static void hostclock_poll_work(struct work_struct *work)
@@ -233,23 +235,9 @@ int hostclock_dev_snapshot(struct hostclock_dev *hc, struct hostclock_clock *clk
 	return 0;
 }
 
-/**
- * hostclock_dev_time_at() - the host's time at a guest TSC value
- * @hc: instance
- * @tsc: guest TSC value
- * @timescale: HOSTCLOCK_TS_UTC or HOSTCLOCK_TS_TAI
- * @ts: the time
- *
- * Reads the page afresh. Fails rather than give a wrong time.
- *
- * Return: 0; -EAGAIN when the host kept the page busy beyond the retry
- * budget; -ENODATA when there is no usable clock (invalid, stale, no
- * counter, status unreliable, unknown or initializing, or the kernel marked
- * the TSC unstable) or the time cannot be expressed in the timescale asked
- * for.
- */
-int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
-			  struct timespec64 *ts)
+/* hostclock_dev_time_at(), and the disruption_marker of the page it used */
+static int hostclock_dev_clock_at(struct hostclock_dev *hc, u64 tsc, int timescale,
+				  struct timespec64 *ts, u64 *marker)
 {
 	struct hostclock_clock clk;
 	struct hostclock_time t;
@@ -281,7 +269,64 @@ int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 		return -ENODATA;
 	ts->tv_sec = (time64_t)t.sec;
 	ts->tv_nsec = t.nsec;
+	*marker = clk.disruption_marker;
 	return 0;
+}
+
+/**
+ * hostclock_dev_time_at() - the host's time at a guest TSC value
+ * @hc: instance
+ * @tsc: guest TSC value
+ * @timescale: HOSTCLOCK_TS_UTC or HOSTCLOCK_TS_TAI
+ * @ts: the time
+ *
+ * Reads the page afresh. Fails rather than give a wrong time.
+ *
+ * Return: 0; -EAGAIN when the host kept the page busy beyond the retry
+ * budget; -ENODATA when there is no usable clock (invalid, stale, no
+ * counter, status unreliable, unknown or initializing, or the kernel marked
+ * the TSC unstable) or the time cannot be expressed in the timescale asked
+ * for.
+ */
+int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
+			  struct timespec64 *ts)
+{
+	u64 marker;
+
+	return hostclock_dev_clock_at(hc, tsc, timescale, ts, &marker);
+}
+
+/**
+ * hostclock_dev_ptp_time_at() - the host's time at a TSC value, for the PTP clock
+ * @hc: instance
+ * @tsc: guest TSC value
+ * @timescale: HOSTCLOCK_TS_UTC or HOSTCLOCK_TS_TAI
+ * @ts: the time
+ *
+ * As hostclock_dev_time_at(), but while a step on disruption is pending,
+ * or the page already carries a disruption_marker the poller has not seen
+ * (it would arm one), the reading is refused and counted: a time daemon
+ * must not take a sample of the new page against the clock not yet
+ * stepped, which it would then mix with the samples after the step.
+ *
+ * Return: as hostclock_dev_time_at(); -ENODATA also while a step is pending.
+ */
+int hostclock_dev_ptp_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
+			      struct timespec64 *ts)
+{
+	bool blocked;
+	u64 marker;
+	int ret;
+
+	ret = hostclock_dev_clock_at(hc, tsc, timescale, ts, &marker);
+	if (ret)
+		return ret;
+	spin_lock(&hc->lock);
+	blocked = hostclock_step_blocks(hc, marker);
+	if (blocked)
+		hc->count.step_refused_reads++;
+	spin_unlock(&hc->lock);
+	return blocked ? -ENODATA : 0;
 }
 
 static void hostclock_dev_free(struct kref *ref)

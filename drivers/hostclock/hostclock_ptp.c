@@ -42,7 +42,7 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 	if (sts && hostclock_cs_snapshot(hostclock_sts_clockid(sts), &snap, &tsc,
 					 &bracket) == HOSTCLOCK_SNAP_EXACT) {
 		/* system time and device time from the same counter read */
-		ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, ts);
+		ret = hostclock_dev_ptp_time_at(hc, tsc, hostclock_timescale, ts);
 		if (ret)
 			return ret;
 		hostclock_sts_set_both(sts, &snap);
@@ -52,7 +52,7 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 	ptp_read_system_prets(sts);
 	tsc = rdtsc_ordered();
 	ptp_read_system_postts(sts);
-	return hostclock_dev_time_at(hc, tsc, hostclock_timescale, ts);
+	return hostclock_dev_ptp_time_at(hc, tsc, hostclock_timescale, ts);
 }
 
 /*
@@ -79,7 +79,7 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 		spin_unlock(&hc->lock);
 		return -EOPNOTSUPP;
 	}
-	ret = hostclock_dev_time_at(hc, tsc, hostclock_timescale, &ts);
+	ret = hostclock_dev_ptp_time_at(hc, tsc, hostclock_timescale, &ts);
 	if (ret)
 		return ret;
 	if (kind == HOSTCLOCK_SNAP_BRACKETED) {

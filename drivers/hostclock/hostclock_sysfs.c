@@ -174,6 +174,9 @@ HOSTCLOCK_U64_ATTR(crosststamp_failures, hc->count.crosststamp_failures);
 HOSTCLOCK_U64_ATTR(crosststamp_bracketed, hc->count.crosststamp_bracketed);
 HOSTCLOCK_U64_ATTR(crosststamp_bracket_ns, hc->count.crosststamp_bracket_ns);
 HOSTCLOCK_U64_ATTR(disruption_steps, hc->count.disruption_steps);
+HOSTCLOCK_U64_ATTR(steps_dropped, hc->count.steps_dropped);
+HOSTCLOCK_U64_ATTR(step_refused_reads, hc->count.step_refused_reads);
+HOSTCLOCK_U64_ATTR(step_pending, hc->step_pending);
 HOSTCLOCK_U64_ATTR(rate_refused, hc->count.rate_refused);
 HOSTCLOCK_U64_ATTR(rate_limited, hc->count.rate_limited);
 HOSTCLOCK_U64_ATTR(tsc_unstable_refusals, hc->count.tsc_unstable_refusals);
@@ -185,6 +188,24 @@ HOSTCLOCK_U64_ATTR(disruption_marker, hc->disruption_marker);
 HOSTCLOCK_U64_ATTR(vm_generation_counter, hc->vm_generation);
 HOSTCLOCK_U64_ATTR(tsc_offset_uncertainty_ticks,
 		   hc->ext ? le64_to_cpu(READ_ONCE(hc->ext->tsc_offset_uncertainty)) : 0);
+
+/* An s64 of the instance, read under its lock. */
+#define HOSTCLOCK_S64_ATTR(_name, _expr)					\
+static ssize_t _name##_show(struct device *dev, struct device_attribute *attr,	\
+			    char *buf)						\
+{										\
+	struct hostclock_dev *hc = hostclock_of(dev);				\
+	s64 v;									\
+										\
+	spin_lock(&hc->lock);						\
+	v = (_expr);								\
+	spin_unlock(&hc->lock);						\
+	return sysfs_emit(buf, "%lld\n", v);					\
+}										\
+static DEVICE_ATTR_RO(_name)
+
+HOSTCLOCK_S64_ATTR(last_step_ns, hc->last_step_ns);
+HOSTCLOCK_S64_ATTR(last_step_residual_ns, hc->last_step_residual_ns);
 
 /* the clocksource's, shared by all instances */
 static ssize_t monotonic_clamps_show(struct device *dev, struct device_attribute *attr,
@@ -234,6 +255,11 @@ static struct attribute *hostclock_attrs[] = {
 	&dev_attr_crosststamp_bracketed.attr,
 	&dev_attr_crosststamp_bracket_ns.attr,
 	&dev_attr_disruption_steps.attr,
+	&dev_attr_steps_dropped.attr,
+	&dev_attr_step_refused_reads.attr,
+	&dev_attr_step_pending.attr,
+	&dev_attr_last_step_ns.attr,
+	&dev_attr_last_step_residual_ns.attr,
 	&dev_attr_rate_refused.attr,
 	&dev_attr_rate_limited.attr,
 	&dev_attr_tsc_unstable_refusals.attr,
