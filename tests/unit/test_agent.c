@@ -232,12 +232,18 @@ static const struct hcd_timex hc_synced = {
 	.esterror_us = 10, .tai = 37, .tolerance_ppm = 500,
 };
 
-static int hc_agent_start(struct hcd_agent *a, struct hcd_region *r, const char *name)
+/*
+ * The same with mapping @tsc; kvm:PID reads @kvm_debugfs, with no pidfd
+ * (the PID is made up).
+ */
+static int hc_agent_start_as(struct hcd_agent *a, struct hcd_region *r, const char *name,
+			     const char *tsc, const char *kvm_debugfs)
 {
 	struct hcd_region_opts ro = { .uid = -1, .gid = -1 };
 	struct hcd_agent_opts opts = {
 		.time_type = VMCLOCK_TIME_UTC, .interval_ns = 1000000000ULL,
 		.fit_window = 16, .host_errors = HCD_HOST_ERRORS_TRUST,
+		.kvm_debugfs = kvm_debugfs, .kvm_pidfd = -1,
 	};
 	struct hcd_tscmap map;
 	char path[256], why[256];
@@ -247,11 +253,20 @@ static int hc_agent_start(struct hcd_agent *a, struct hcd_region *r, const char 
 	ro.path = path;
 	unlink(path);
 	if (hcd_region_open(&ro, r, why, sizeof(why)) ||
-	    hcd_tscmap_parse("identity", &map, &pid, why, sizeof(why)))
+	    hcd_tscmap_parse(tsc, &map, &pid, why, sizeof(why)))
+		return -1;
+	opts.kvm_pid = pid;
+	if (map.mode == HOSTCLOCK_TSC_KVM &&
+	    hcd_kvm_read(kvm_debugfs, pid, -1, &map, why, sizeof(why)))
 		return -1;
 	hcd_agent_init(a, r, &opts, &map);
 	a->timex_override = &hc_synced;
 	return hcd_agent_update(a);
+}
+
+static int hc_agent_start(struct hcd_agent *a, struct hcd_region *r, const char *name)
+{
+	return hc_agent_start_as(a, r, name, "identity", NULL);
 }
 
 /* |page time at a TSC read - host time at that read|, bracketed by clock reads */
@@ -925,6 +940,289 @@ static void hc_test_pairing_marker(void)
 	hcd_region_close(&r);
 }
 
+/*
+ * Issue 14: a migration (ivshmem master=on) or a snapshot restore copies the
+ * source's region over the destination agent's, not in step with its
+ * seqcount. These pages play the source: page 0 with a counter, under
+ * @seq as found (odd: torn), and page 1 of another agent with its mailbox.
+ */
+static void hc_foreign_page(struct hcd_region *r, u32 seq, u64 marker, u64 vm_generation)
+{
+	struct hostclock_clock clk = {
+		.magic = VMCLOCK_MAGIC, .size = HOSTCLOCK_PAGE_SIZE, .version = VMCLOCK_VERSION,
+		.counter_id = VMCLOCK_COUNTER_X86_TSC, .time_type = VMCLOCK_TIME_UTC,
+		.disruption_marker = marker, .flags = VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT,
+		.clock_status = VMCLOCK_STATUS_SYNCHRONIZED, .counter_period_shift = 4,
+		.counter_value = 1ULL << 50, .counter_period_frac_sec = 0x5555555555555555ULL,
+		.time_sec = 1700000000, .vm_generation_counter = vm_generation,
+	};
+	struct vmclock_abi img;
+
+	hostclock_clock_encode(&clk, &img);
+	img.seq_count = cpu_to_le32(seq);
+	memcpy(r->page, &img, sizeof(img));
+}
+
+static void hc_foreign_ext(struct hcd_region *r, u32 pair_request, u32 guest_seq)
+{
+	struct hostclock_ext *ext = r->ext;
+
+	ext->seq_count = cpu_to_le32(77);
+	ext->agent_state = cpu_to_le32(HOSTCLOCK_AGENT_RUNNING);
+	ext->heartbeat = cpu_to_le64(5000);
+	ext->mailbox.pair_request = cpu_to_le32(pair_request);
+	ext->mailbox.host_seq = cpu_to_le32(guest_seq);
+	ext->mailbox.host_tsc = cpu_to_le64(123456789);
+	ext->mailbox.guest_seq = cpu_to_le32(guest_seq);
+	ext->mailbox.guest_done = cpu_to_le32(guest_seq);
+}
+
+/* The page as a guest reads it: 0 or the failed check's error. */
+static int hc_read_back(const struct hcd_region *r, struct hostclock_clock *clk)
+{
+	int err = hostclock_page_snapshot(r->page, clk, 1000, NULL);
+
+	return err ? err : hostclock_clock_validate(clk, HOSTCLOCK_REGION_SIZE);
+}
+
+static u64 hc_max(u64 x, u64 y)
+{
+	return x > y ? x : y;
+}
+
+/* The guest's exchange @n, completed before the agent looks (rtt 600). */
+static void hc_guest_exchange_done(struct hcd_region *r, u32 n)
+{
+	struct hostclock_mailbox *mb = &r->ext->mailbox;
+	u64 t1 = hcd_rdtsc() + 5000000;
+
+	WRITE_ONCE(mb->guest_t1, cpu_to_le64(t1));
+	WRITE_ONCE(mb->guest_t3, cpu_to_le64(t1 + 600));
+	WRITE_ONCE(mb->guest_done, cpu_to_le32(n));
+	/* the times and guest_done before the guest_seq that starts it */
+	smp_wmb();
+	WRITE_ONCE(mb->guest_seq, cpu_to_le32(n));
+}
+
+/* Pairing mode: every field an adoption sets, then pairing again. */
+static void hc_test_adopt_pairing(void)
+{
+	static struct hcd_agent a;
+	static struct hcd_metrics metrics;
+	static char buf[HCD_METRICS_BUF];
+	const u32 found_seq = 1000, found_request = 41, found_guest = 0x90000000;
+	const u64 found_marker = 0x1234567890ULL;
+	struct hostclock_clock clk;
+	struct hcd_region r;
+	char msg[HC_MSG_LEN], line[32], reply[1024];
+	u64 own, gen, adopted, h = 1ULL << 40;
+	int err, polled;
+	u32 seq;
+
+	if (hc_agent_start_as(&a, &r, "adopt-pair", "pairing", NULL)) {
+		hc_report("adopt", "agent starts", false, "no region or sample");
+		return;
+	}
+	/* paired, with a counter, as the destination agent might be */
+	hcd_pairing_update(&a.pair, &a.map, h, -1000000, 600);
+	hcd_agent_update(&a);
+	own = a.disruption_marker;
+	gen = a.map.generation;
+	adopted = hc_max(found_marker, own) + 1;
+
+	hc_foreign_page(&r, found_seq, found_marker, 5);
+	hc_foreign_ext(&r, found_request, found_guest);
+	hcd_agent_watch(&a);
+	err = hc_read_back(&r, &clk);
+
+	snprintf(msg, sizeof(msg), "overwrites %llu", (unsigned long long)a.overwrites);
+	hc_report("adopt", "one watch adopts a region another writer replaced, and counts it",
+		  a.overwrites == 1, msg);
+	snprintf(msg, sizeof(msg), "page %s, status %u", hostclock_err_name(err), clk.clock_status);
+	hc_report("adopt", "the adopted page carries no time: no counter, initializing",
+		  err == HOSTCLOCK_ERR_NO_COUNTER &&
+		  clk.clock_status == VMCLOCK_STATUS_INITIALIZING, msg);
+	snprintf(msg, sizeof(msg), "marker %#llx, found %#llx, own %#llx",
+		 (unsigned long long)clk.disruption_marker, (unsigned long long)found_marker,
+		 (unsigned long long)own);
+	hc_report("adopt", "marker max(found, own) + 1: neither the found one nor the agent's",
+		  clk.disruption_marker == adopted && adopted != found_marker &&
+		  adopted != own, msg);
+	snprintf(msg, sizeof(msg), "seq %u, found %u", clk.seq_count, found_seq);
+	hc_report("adopt", "seq_count goes on past the found one, even",
+		  clk.seq_count == found_seq + 2, msg);
+	snprintf(msg, sizeof(msg), "valid %d generation %llu -> %llu bursts %u",
+		 a.map.valid, (unsigned long long)gen, (unsigned long long)a.map.generation,
+		 a.pair.npoints);
+	hc_report("adopt", "the guest TSC mapping is invalid, a new generation, its bursts dropped",
+		  !a.map.valid && a.map.generation == gen + 1 && !a.pair.npoints, msg);
+	snprintf(msg, sizeof(msg), "pair_request %u, found %u, outstanding %d",
+		 le32_to_cpu(r.ext->mailbox.pair_request), found_request, a.pair.outstanding);
+	hc_report("adopt", "a burst is asked at once, with a pair_request past the found one",
+		  le32_to_cpu(r.ext->mailbox.pair_request) == found_request + 1 &&
+		  a.pair.outstanding, msg);
+	snprintf(msg, sizeof(msg), "published %llu, page %llu",
+		 (unsigned long long)a.published.vm_generation_counter,
+		 (unsigned long long)clk.vm_generation_counter);
+	hc_report("adopt", "the VM generation found is kept (a live migration is no restore)",
+		  a.published.vm_generation_counter == 5 && clk.vm_generation_counter == 5, msg);
+	snprintf(line, sizeof(line), "state");
+	hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ);
+	hc_report("adopt", "state: overwrites=1, map_valid=0, status=initializing",
+		  strstr(reply, " overwrites=1") && strstr(reply, " map_valid=0 ") &&
+		  strstr(reply, " status=initializing "), reply);
+	hcd_agent_watch(&a);
+	hc_report("adopt", "the next watch finds the agent's own page: no second adoption",
+		  a.overwrites == 1, "");
+
+	/* the guest answers: its exchange numbers go on from the found one */
+	hc_guest_exchange_done(&r, found_guest + 1);
+	polled = hcd_pairing_poll(&a.pair, &a.map);
+	snprintf(msg, sizeof(msg), "poll %d, valid %d, accepted %llu, stale %llu, unsolicited %llu",
+		 polled, a.map.valid, (unsigned long long)a.pair.stats.accepted,
+		 (unsigned long long)a.pair.stats.rejected_stale,
+		 (unsigned long long)a.pair.stats.unsolicited);
+	hc_report("adopt", "the guest's exchange after the found guest_seq is served and pairs",
+		  polled == 1 && a.map.valid, msg);
+	hcd_agent_update(&a);
+	err = hc_read_back(&r, &clk);
+	snprintf(msg, sizeof(msg), "page %s, status %u, marker %#llx (adopted %#llx), %llu adopted",
+		 hostclock_err_name(err), clk.clock_status,
+		 (unsigned long long)clk.disruption_marker, (unsigned long long)adopted,
+		 (unsigned long long)a.overwrites);
+	hc_report("adopt", "then a page with time again, under the adoption's marker",
+		  !err && clk.clock_status == VMCLOCK_STATUS_SYNCHRONIZED &&
+		  clk.disruption_marker == adopted && a.overwrites == 1, msg);
+
+	/* a torn copy, seq odd, within a second of the last request */
+	own = a.disruption_marker;
+	hc_foreign_page(&r, 2001, found_marker, 5);
+	hc_foreign_ext(&r, 60, 7);
+	hcd_agent_watch(&a);
+	err = hc_read_back(&r, &clk);
+	snprintf(msg, sizeof(msg), "overwrites %llu, seq %u, marker %#llx, page %s",
+		 (unsigned long long)a.overwrites, clk.seq_count,
+		 (unsigned long long)clk.disruption_marker, hostclock_err_name(err));
+	hc_report("adopt", "a torn copy (seq 2001, odd): adopted, seq 2002, a new marker, no time",
+		  a.overwrites == 2 && clk.seq_count == 2002 && err == HOSTCLOCK_ERR_NO_COUNTER &&
+		  clk.disruption_marker == hc_max(found_marker, own) + 1, msg);
+	snprintf(msg, sizeof(msg), "pair_request %u, outstanding %d",
+		 le32_to_cpu(r.ext->mailbox.pair_request), a.pair.outstanding);
+	hc_report("adopt", "within a second of the last request no burst is asked (the loop asks)",
+		  le32_to_cpu(r.ext->mailbox.pair_request) == 60 && !a.pair.outstanding &&
+		  a.pair.request == 60 && a.pair.last_guest_seq == 7, msg);
+
+	/*
+	 * Even seq, the agent's own page but for one field: a copy that caught
+	 * two of the agent's versions looks like this. A second has passed.
+	 */
+	a.pair.requested_ns -= 2 * NSEC_PER_SEC;
+	own = a.disruption_marker;
+	seq = le32_to_cpu(r.page->seq_count);
+	WRITE_ONCE(r.page->time_sec, cpu_to_le64(le64_to_cpu(r.page->time_sec) ^ 1));
+	hcd_agent_watch(&a);
+	err = hc_read_back(&r, &clk);
+	snprintf(msg, sizeof(msg), "%llu adopted, seq %u -> %u, marker %#llx -> %#llx, request %u",
+		 (unsigned long long)a.overwrites, seq, clk.seq_count, (unsigned long long)own,
+		 (unsigned long long)clk.disruption_marker,
+		 le32_to_cpu(r.ext->mailbox.pair_request));
+	hc_report("adopt", "even seq, one field changed: adopted, seq + 2, marker + 1, asked again",
+		  a.overwrites == 3 && !(seq & 1) && clk.seq_count == seq + 2 &&
+		  clk.disruption_marker == own + 1 &&
+		  le32_to_cpu(r.ext->mailbox.pair_request) == 61 && a.pair.outstanding, msg);
+
+	/* found before any update writes over it, and before state answers */
+	hc_foreign_page(&r, 3000, found_marker, 5);
+	hcd_agent_update(&a);
+	hc_report("adopt", "an update first adopts what it would write over",
+		  a.overwrites == 4, "");
+	hc_foreign_page(&r, 3100, found_marker, 5);
+	snprintf(line, sizeof(line), "state");
+	hcd_control_exec(&a, line, reply, sizeof(reply), HCD_RIGHT_READ);
+	hc_report("adopt", "state adopts a copy that landed since the last watch",
+		  strstr(reply, " overwrites=5"), reply);
+	snprintf(metrics.vm, sizeof(metrics.vm), "adopt");
+	hcd_metrics_format(&metrics, &a, buf, sizeof(buf));
+	hc_report("adopt", "metrics: hostclock_region_overwrites_total counts them",
+		  strstr(buf, "\nhostclock_region_overwrites_total{vm=\"adopt\"} 5\n"), "");
+
+	/* the marker past U64_MAX */
+	a.disruption_marker = 0;
+	hcd_agent_update(&a);
+	hc_foreign_page(&r, 4000, U64_MAX, 5);
+	hcd_agent_watch(&a);
+	snprintf(msg, sizeof(msg), "marker %#llx",
+		 (unsigned long long)a.published.disruption_marker);
+	hc_report("adopt", "found U64_MAX, own 0: the marker wraps past both, to 1",
+		  a.published.disruption_marker == 1, msg);
+	hcd_region_close(&r);
+}
+
+/*
+ * Fixed and KVM mappings: the page keeps its time (KVM's mapping read
+ * again), under a new marker; the agent's own repair of a cut region is no
+ * overwrite.
+ */
+static void hc_test_adopt_fixed(void)
+{
+	static struct hcd_agent a;
+	struct hostclock_clock clk;
+	struct hcd_region r;
+	char root[300], vm[400], msg[HC_MSG_LEN];
+	s64 off = 0;
+	u64 own;
+	int err;
+
+	if (hc_agent_start(&a, &r, "adopt-identity")) {
+		hc_report("adopt", "agent starts", false, "no region or sample");
+		return;
+	}
+	own = a.disruption_marker;
+	hc_foreign_page(&r, 10, 42, 0);
+	hcd_agent_watch(&a);
+	err = hc_read_back(&r, &clk);
+	snprintf(msg, sizeof(msg), "page %s", hostclock_err_name(err));
+	if (!err && hc_page_vs_host(r.page, &off, msg))
+		snprintf(msg, sizeof(msg), "%llu adopted, marker %#llx (own %#llx), page - host %lld",
+			 (unsigned long long)a.overwrites,
+			 (unsigned long long)clk.disruption_marker, (unsigned long long)own,
+			 (long long)off);
+	hc_report("adopt", "identity: adopted with a new marker, the host's time still published",
+		  !err && a.overwrites == 1 && a.map.valid &&
+		  clk.disruption_marker == hc_max(42, own) + 1 && off <= 2000, msg);
+
+	memset(r.map, 0, HOSTCLOCK_REGION_SIZE);	/* as a restored cut region reads */
+	hcd_agent_region_restored(&a);
+	hcd_agent_watch(&a);
+	snprintf(msg, sizeof(msg), "overwrites %llu", (unsigned long long)a.overwrites);
+	hc_report("adopt", "the agent's own repair of a cut region is not adopted",
+		  a.overwrites == 1 && !hc_read_back(&r, &clk), msg);
+	hcd_region_close(&r);
+
+	snprintf(root, sizeof(root), "%s/kvm-adopt", hc_tmpdir());
+	mkdir(root, 0700);
+	snprintf(vm, sizeof(vm), "%s/4343-9", root);
+	mkdir(vm, 0700);
+	hc_kvm_vcpu(vm, 0, "-500", NULL, NULL);
+	if (hc_agent_start_as(&a, &r, "adopt-kvm", "kvm:4343", root)) {
+		hc_report("adopt", "kvm agent starts", false, "no region, sample or fake debugfs");
+		return;
+	}
+	own = a.disruption_marker;
+	/* the destination VM's vCPUs got the source's TSC */
+	hc_kvm_vcpu(vm, 0, "-900", NULL, NULL);
+	hc_foreign_page(&r, 10, 42, 0);
+	hcd_agent_watch(&a);
+	err = hc_read_back(&r, &clk);
+	snprintf(msg, sizeof(msg), "offset %lld, page %s, marker %#llx (own %#llx)",
+		 (long long)a.map.offset, hostclock_err_name(err),
+		 (unsigned long long)clk.disruption_marker, (unsigned long long)own);
+	hc_report("adopt", "kvm: the mapping is read again, time published under a new marker",
+		  a.map.offset == -900 && !err && clk.counter_value == a.published.counter_value &&
+		  clk.disruption_marker == hc_max(42, own) + 1, msg);
+	hcd_region_close(&r);
+}
+
 void hc_suite_agent(void)
 {
 	hcd_log_setup(HCD_LOG_ERR, false);
@@ -941,4 +1239,6 @@ void hc_suite_agent(void)
 	hc_test_injection();
 	hc_test_pairing_marker();
 	hc_test_kvm();
+	hc_test_adopt_pairing();
+	hc_test_adopt_fixed();
 }

@@ -114,6 +114,7 @@ void hcd_agent_disrupt(struct hcd_agent *a)
 {
 	a->disruption_marker = hcd_fresh_marker(a->disruption_marker);
 	a->disruptions++;
+	a->counter_published = false;
 }
 
 /* Samples from before a host clock step are on another line. */
@@ -123,18 +124,21 @@ void hcd_agent_host_stepped(struct hcd_agent *a)
 }
 
 /**
- * hcd_agent_watch() - between updates: publish at once if the host daemon
- *	changed the clock's rate
+ * hcd_agent_watch() - between updates: adopt a region another writer
+ *	replaced, and publish at once if the host daemon changed the clock's rate
  * @a: the agent
  *
  * The page's period is the rate at its last update; a daemon may change the
  * rate at any moment (chronyd by up to 83333 ppm), and each HCD_WATCH_NS
  * the agent looks, so that no page goes on with an old rate for longer.
+ * A migration's copy of the source's region (hcd_agent_check_overwrite())
+ * is found within the same HCD_WATCH_NS.
  */
 void hcd_agent_watch(struct hcd_agent *a)
 {
 	struct hcd_timex tx;
 
+	hcd_agent_check_overwrite(a);
 	hcd_agent_timex(a, &tx);
 	if (tx.state >= 0 && hcd_timex_rate(&tx) != a->last_rate) {
 		a->freq_changes++;
@@ -148,12 +152,14 @@ void hcd_agent_watch(struct hcd_agent *a)
  * @a: the agent
  *
  * The guest cannot know what it read meanwhile: a new disruption marker.
- * The mailbox's agent half is written again; pairing goes on.
+ * The mailbox's agent half is written again; pairing goes on. The zeros are
+ * the agent's own repair, not another writer's page: nothing to adopt.
  */
 void hcd_agent_region_restored(struct hcd_agent *a)
 {
 	hcd_agent_disrupt(a);
-	WRITE_ONCE(a->pair.mb->pair_request, cpu_to_le32(a->pair.request));
+	a->written = false;
+	hcd_pairing_rewrite(&a->pair);
 	hcd_agent_update(a);
 }
 
@@ -206,7 +212,8 @@ static void hcd_publish_ext(struct hcd_agent *a, u32 state)
 		.pair_rtt = a->pair.stats.last_rtt,
 	};
 
-	hcd_write_ext(a->region->ext, &st);
+	a->written_ext_seq = hcd_write_ext(a->region->ext, &st);
+	a->written_ext = st;
 }
 
 /* Every HCD_DAEMON_SCAN_NS: may the page carry the kernel's error bounds? */
@@ -337,6 +344,127 @@ static void hcd_agent_compose(struct hcd_agent *a, struct hostclock_clock *clk)
 	hcd_apply_corruption(a->faults.corrupt, clk);
 }
 
+/* Compose the page from what the agent knows now; publish it and page 1. */
+static void hcd_agent_publish(struct hcd_agent *a)
+{
+	struct hostclock_clock clk;
+
+	if (a->map.generation != a->map_generation_seen) {
+		/*
+		 * The guest's counter relation broke. Not when no page under
+		 * the current marker had a counter (the first mapping learned
+		 * in this run, the first after an adoption): nothing could be
+		 * calibrated against it, and the marker is new already.
+		 */
+		if (a->counter_published)
+			hcd_agent_disrupt(a);
+		a->map_generation_seen = a->map.generation;
+	}
+
+	hcd_agent_compose(a, &clk);
+	if (a->faults.corrupt == HCD_CORRUPT_SEQ)
+		hcd_write_page_torn(a->region->page, &clk, &a->written_page);
+	else
+		hcd_write_page(a->region->page, &clk, &a->written_page);
+	a->written = true;
+	if (clk.counter_id != VMCLOCK_COUNTER_INVALID)
+		a->counter_published = true;
+	a->published = clk;
+	a->heartbeat++;
+	a->updates++;
+	hcd_publish_ext(a, HOSTCLOCK_AGENT_RUNNING);
+}
+
+/* A marker unlike both: the found page's and this agent's own. */
+static u64 hcd_adopted_marker(u64 found, u64 own)
+{
+	u64 m = (found > own ? found : own) + 1;
+
+	/* past U64_MAX the sum wraps, and may land on either */
+	while (m == found || m == own)
+		m++;
+	return m;
+}
+
+/*
+ * Another writer replaced the region: republish at once, in terms the guest
+ * can tell from the page it found. The seqcount goes on from the found
+ * seq_count (hcd_write_page() starts from the live value, odd or even), the
+ * marker is neither the found one nor the agent's, and the guest's TSC
+ * relation is learnt again. The VM generation found is kept: a live
+ * migration is no restore, and the agent cannot tell one from the other.
+ */
+static void hcd_agent_adopt(struct hcd_agent *a)
+{
+	const struct vmclock_abi *page = a->region->page;
+	u32 found_seq = le32_to_cpu(READ_ONCE(page->seq_count));
+	u64 found_marker = le64_to_cpu(READ_ONCE(page->disruption_marker));
+	u64 own_marker = a->disruption_marker, now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+	const char *mapping = "kept (a fixed mapping)";
+	char why[256];
+
+	if (le32_to_cpu(READ_ONCE(page->magic)) == VMCLOCK_MAGIC &&
+	    le64_to_cpu(READ_ONCE(page->flags)) & VMCLOCK_FLAG_VM_GEN_COUNTER_PRESENT)
+		a->vm_generation = le64_to_cpu(READ_ONCE(page->vm_generation_counter));
+	a->overwrites++;
+	a->disruption_marker = hcd_adopted_marker(found_marker, own_marker);
+	a->disruptions++;
+	a->counter_published = false;
+	if (a->map.mode == HOSTCLOCK_TSC_PAIRING) {
+		mapping = hcd_pairing_adopt(&a->pair, &a->map) ?
+			  "unpaired, pairing requested" :
+			  "unpaired, pairing requested within a second";
+	} else if (a->map.mode == HOSTCLOCK_TSC_KVM) {
+		/*
+		 * At most once a second (a guest may rewrite its region in a
+		 * loop); a failure keeps the last mapping, and the main loop's
+		 * read at the next interval logs it.
+		 */
+		mapping = "kvm: re-read at the next interval";
+		if ((!a->adopted_ns || now - a->adopted_ns >= NSEC_PER_SEC) &&
+		    !hcd_kvm_read(a->opts.kvm_debugfs, a->opts.kvm_pid, a->opts.kvm_pidfd,
+				  &a->map, why, sizeof(why)))
+			mapping = "kvm: re-read";
+	}
+	a->adopted_ns = now;
+	a->map_generation_seen = a->map.generation;
+	if (hcd_ratelimit(&a->overwrite_log, now, 10ULL * NSEC_PER_SEC))
+		hcd_info("region written by another writer (a migration or snapshot restore copies the source's region): found seq_count %u disruption_marker %llu, this agent's was %u/%llu; adopted: disruption_marker %llu, mapping %s (%llu times so far)",
+			 found_seq, (unsigned long long)found_marker,
+			 le32_to_cpu(a->written_page.seq_count), (unsigned long long)own_marker,
+			 (unsigned long long)a->disruption_marker, mapping,
+			 (unsigned long long)a->overwrites);
+	hcd_agent_publish(a);
+}
+
+/**
+ * hcd_agent_check_overwrite() - adopt the region if another writer wrote it
+ * @a: the agent
+ *
+ * QEMU copies a migrating VM's region over the destination's file (ivshmem
+ * with master=on), once early and page by page again while the guest writes
+ * it, not in step with the agent's seqcount: page 0 (the source's time and
+ * guest TSC mapping, maybe torn) and page 1 (heartbeat, mailbox). A snapshot
+ * restore does the same. So before publishing and every HCD_WATCH_NS the
+ * agent compares the region with what it last wrote: page 0's VMClock
+ * structure, page 1's agent fields and the mailbox's agent half; the
+ * guest's half is the guest's to write. Nothing is compared before the first page of this run,
+ * nor while frozen (a fault that writes nothing).
+ *
+ * Return: true if the region was adopted.
+ */
+bool hcd_agent_check_overwrite(struct hcd_agent *a)
+{
+	if (!a->written || a->faults.frozen)
+		return false;
+	if (hcd_page_is(a->region->page, &a->written_page) &&
+	    hcd_ext_is(a->region->ext, &a->written_ext, a->written_ext_seq) &&
+	    hcd_pairing_mailbox_ours(&a->pair))
+		return false;
+	hcd_agent_adopt(a);
+	return true;
+}
+
 /**
  * hcd_agent_update() - take a sample and publish a new page
  * @a: the agent
@@ -347,10 +475,11 @@ int hcd_agent_update(struct hcd_agent *a)
 {
 	struct hcd_timex tx;
 	struct hcd_sample s;
-	struct hostclock_clock clk;
 
 	if (a->faults.frozen)
 		return 0;
+	/* a page written over another writer's would hide it */
+	hcd_agent_check_overwrite(a);
 	if (hcd_sample_take(HCD_SAMPLE_TRIES, &s)) {
 		hcd_warn("the TSC went backwards in every try; no update");
 		return -1;
@@ -369,28 +498,7 @@ int hcd_agent_update(struct hcd_agent *a)
 		hcd_warn("the host kernel announces a leap second for tonight, which is not a month's end; not publishing it");
 	a->leap_warned = a->last_host.leap_not_month_end;
 	hcd_agent_host_daemons(a);
-
-	if (a->map.generation != a->map_generation_seen) {
-		/*
-		 * The guest's counter relation broke. The first one learned in
-		 * this run (generation 0 before) breaks nothing: the pages until
-		 * then had no counter, and this run's start already gave a
-		 * fresh marker.
-		 */
-		if (a->map_generation_seen)
-			hcd_agent_disrupt(a);
-		a->map_generation_seen = a->map.generation;
-	}
-
-	hcd_agent_compose(a, &clk);
-	if (a->faults.corrupt == HCD_CORRUPT_SEQ)
-		hcd_write_page_torn(a->region->page, &clk);
-	else
-		hcd_write_page(a->region->page, &clk);
-	a->published = clk;
-	a->heartbeat++;
-	a->updates++;
-	hcd_publish_ext(a, HOSTCLOCK_AGENT_RUNNING);
+	hcd_agent_publish(a);
 	return 0;
 }
 
@@ -407,7 +515,7 @@ void hcd_agent_stop(struct hcd_agent *a)
 
 	if (clk.magic == VMCLOCK_MAGIC && !a->faults.corrupt) {
 		clk.clock_status = VMCLOCK_STATUS_UNRELIABLE;
-		hcd_write_page(a->region->page, &clk);
+		hcd_write_page(a->region->page, &clk, &a->written_page);
 	}
 	hcd_publish_ext(a, HOSTCLOCK_AGENT_STOPPED);
 }

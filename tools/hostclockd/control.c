@@ -145,11 +145,13 @@ int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len,
 	if (!strcmp(verb, "state")) {
 		const struct hostclock_clock *p = &a->published;
 
+		/* so that a script waiting on it sees a copy that just landed */
+		hcd_agent_check_overwrite(a);
 		return hcd_reply("ok updates=%llu heartbeat=%llu status=%s counter_id=%u"
 				 " disruption_marker=%llu vm_generation=%llu"
 				 " step_ns=%lld rate_ppb=%lld frozen=%d corrupt=%s"
 				 " tsc_mode=%u map_valid=%d map_offset=%lld map_uncertainty=%llu"
-				 " pair_accepted=%llu pair_rejected=%llu",
+				 " pair_accepted=%llu pair_rejected=%llu overwrites=%llu",
 				 (unsigned long long)a->updates,
 				 (unsigned long long)a->heartbeat,
 				 p->clock_status < ARRAY_SIZE(hcd_status_names) ?
@@ -165,12 +167,14 @@ int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len,
 				 (unsigned long long)(a->pair.stats.rejected_order +
 						      a->pair.stats.rejected_rtt +
 						      a->pair.stats.rejected_stale +
-						      a->pair.stats.rejected_outlier));
+						      a->pair.stats.rejected_outlier),
+				 (unsigned long long)a->overwrites);
 	}
 	if (!strcmp(verb, "metrics")) {
 		const struct hcd_pair_stats *ps = &a->pair.stats;
 
-		return hcd_reply("ok updates=%llu region_resizes=%llu control_refused=%llu"
+		return hcd_reply("ok updates=%llu region_resizes=%llu region_overwrites=%llu"
+				 " control_refused=%llu"
 				 " pair_bursts=%llu pair_unsolicited=%llu pair_exchanges=%llu"
 				 " pair_accepted=%llu pair_rejected_order=%llu"
 				 " pair_rejected_rtt=%llu pair_rejected_stale=%llu"
@@ -178,6 +182,7 @@ int hcd_control_exec(struct hcd_agent *a, char *cmd, char *reply, size_t len,
 				 " host_freq_changes=%llu host_errors_trusted=%d",
 				 (unsigned long long)a->updates,
 				 (unsigned long long)a->region->resizes,
+				 (unsigned long long)a->overwrites,
 				 (unsigned long long)a->control_refused,
 				 (unsigned long long)ps->bursts,
 				 (unsigned long long)ps->unsolicited,

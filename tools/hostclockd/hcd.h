@@ -89,8 +89,11 @@ void hcd_region_close(struct hcd_region *r);
 
 /* ---- publishing with the seqcount protocol (writer.c) ---- */
 
-void hcd_write_page(struct vmclock_abi *page, const struct hostclock_clock *clk);
-void hcd_write_page_torn(struct vmclock_abi *page, const struct hostclock_clock *clk);
+void hcd_write_page(struct vmclock_abi *page, const struct hostclock_clock *clk,
+		    struct vmclock_abi *written);
+void hcd_write_page_torn(struct vmclock_abi *page, const struct hostclock_clock *clk,
+			 struct vmclock_abi *written);
+bool hcd_page_is(const struct vmclock_abi *page, const struct vmclock_abi *img);
 
 /**
  * struct hcd_ext_state - what the agent publishes in page 1
@@ -104,7 +107,8 @@ struct hcd_ext_state {
 	u64 pair_rtt;
 };
 
-void hcd_write_ext(struct hostclock_ext *ext, const struct hcd_ext_state *st);
+u32 hcd_write_ext(struct hostclock_ext *ext, const struct hcd_ext_state *st);
+bool hcd_ext_is(const struct hostclock_ext *ext, const struct hcd_ext_state *st, u32 seq);
 
 /* ---- host clock samples and the period fit (sample.c) ---- */
 
@@ -326,11 +330,15 @@ struct hcd_pair_point {
 
 /**
  * struct hcd_pairing - agent side of the mailbox protocol
+ * @host_seq: what the agent last wrote to the mailbox's host_seq
+ * @host_tsc: and to its host_tsc
  */
 struct hcd_pairing {
 	struct hostclock_mailbox *mb;
 	u32 request;
 	u32 last_guest_seq;
+	u32 host_seq;
+	u64 host_tsc;
 	bool outstanding;
 	unsigned int bursts_left;	/* for the outstanding request */
 	u64 requested_ns;
@@ -349,6 +357,9 @@ struct hcd_pairing {
 
 void hcd_pairing_init(struct hcd_pairing *p, struct hostclock_mailbox *mb);
 void hcd_pairing_request(struct hcd_pairing *p);
+bool hcd_pairing_mailbox_ours(const struct hcd_pairing *p);
+void hcd_pairing_rewrite(const struct hcd_pairing *p);
+bool hcd_pairing_adopt(struct hcd_pairing *p, struct hcd_tscmap *map);
 int hcd_pairing_poll(struct hcd_pairing *p, struct hcd_tscmap *map);
 bool hcd_pairing_check(struct hcd_pairing *p, u64 h, u64 t1, u64 t3, s64 *lo, u64 *rtt);
 int hcd_pairing_update(struct hcd_pairing *p, struct hcd_tscmap *map,
@@ -425,6 +436,14 @@ struct hcd_agent {
 	bool tai_warned;
 	bool leap_warned;
 	u64 disruptions;		/* markers published, the start's included */
+	bool counter_published;		/* a page with a counter under this marker */
+	bool written;			/* @written_page and @written_ext are set */
+	struct vmclock_abi written_page;	/* page 0 as last written, seq included */
+	struct hcd_ext_state written_ext;	/* page 1's agent fields as last written */
+	u32 written_ext_seq;
+	u64 overwrites;			/* regions another writer replaced, adopted */
+	u64 adopted_ns;			/* CLOCK_MONOTONIC of the last adoption */
+	struct hcd_ratelimit overwrite_log;
 	struct hcd_timex last_timex;	/* adjtimex at the last update */
 	struct hcd_sample last_sample;
 	struct hcd_fit_result last_fit;
@@ -438,6 +457,7 @@ int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
 int hcd_agent_update(struct hcd_agent *a);
 void hcd_agent_host_stepped(struct hcd_agent *a);
 void hcd_agent_watch(struct hcd_agent *a);
+bool hcd_agent_check_overwrite(struct hcd_agent *a);
 void hcd_agent_region_restored(struct hcd_agent *a);
 void hcd_agent_disrupt(struct hcd_agent *a);
 void hcd_agent_stop(struct hcd_agent *a);

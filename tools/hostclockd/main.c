@@ -276,6 +276,7 @@ struct hcd_loop {
 	u64 retry_ns;		/* while unpaired; doubles while unanswered */
 	u64 bursts_at_request;
 	u64 unsolicited_at_request;
+	u64 overwrites_seen;	/* adoptions hcd_adopted() has followed */
 	char kvm_err[512];
 	struct hcd_ratelimit pair_log;
 	struct hcd_ratelimit region_log;
@@ -329,6 +330,22 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 	l->unsolicited_at_request = a->pair.stats.unsolicited;
 }
 
+/*
+ * After an adoption the guest is new to this agent: requests go at the
+ * first-contact pace again, and one that hcd_pairing_adopt() made counts as
+ * the loop's own.
+ */
+static void hcd_adopted(struct hcd_agent *a, struct hcd_loop *l)
+{
+	l->overwrites_seen = a->overwrites;
+	l->retry_ns = (u64)HCD_PAIR_RETRY_MS * 1000000;
+	if (a->pair.outstanding) {
+		l->last_pair_ns = a->pair.requested_ns;
+		l->bursts_at_request = a->pair.stats.bursts;
+		l->unsolicited_at_request = a->pair.stats.unsolicited;
+	}
+}
+
 static void hcd_refresh_kvm(struct hcd_agent *a, struct hcd_loop *l)
 {
 	char why[512];
@@ -362,6 +379,8 @@ static int hcd_wake(void *arg)
 	struct signalfd_siginfo si;
 	u64 ticks, now;
 
+	/* before the mailbox is served: it may hold the source's exchanges */
+	hcd_agent_check_overwrite(a);
 	if (a->map.mode == HOSTCLOCK_TSC_PAIRING &&
 	    hcd_pairing_poll(&a->pair, &a->map) > 0 &&
 	    a->map.generation != a->map_generation_seen) {
@@ -468,6 +487,8 @@ static int hcd_run(struct hcd_agent *a, struct hcd_loop *l)
 		hcd_region_guard(a->region, hcd_wake, l);
 		if (l->stop)
 			return 0;
+		if (a->overwrites != l->overwrites_seen)
+			hcd_adopted(a, l);
 		/* outside the guard: it reads the agent's state, never the region */
 		if (l->polled > 0 && l->fds[HCD_FD_WATCH].revents & POLLIN)
 			hcd_metrics_tick(l->metrics, a);

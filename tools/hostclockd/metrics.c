@@ -514,6 +514,9 @@ int hcd_metrics_format(const struct hcd_metrics *m, const struct hcd_agent *a,
 	hcd_counter(&o, "hostclock_region_resizes_total",
 		    "Times the region's size was restored after someone resized it.",
 		    a->region->resizes);
+	hcd_counter(&o, "hostclock_region_overwrites_total",
+		    "Times another writer replaced the published region (a migration or snapshot restore copying the source's) and the agent adopted it.",
+		    a->overwrites);
 	hcd_counter(&o, "hostclock_control_refused_total",
 		    "Control requests and peers refused.", a->control_refused);
 	hcd_counter(&o, "hostclock_metrics_write_errors_total",

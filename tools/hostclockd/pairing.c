@@ -49,6 +49,7 @@
 #define HCD_PAIR_MAX_SKEW_SHIFT	10	/* |ratio - 1| < 2^-10 (~977 ppm) */
 #define HCD_PAIR_SKEW_TOL_SHIFT	16	/* fitted ratio may be off 2^-16 (~15 ppm) */
 #define HCD_PAIR_SKEW_GOOD	0x1p-22L	/* fit taken if its sigma < ~0.24 ppm */
+#define HCD_PAIR_REQUEST_GAP_NS	(1000ULL * 1000 * 1000)	/* an adoption asks at most once a second */
 
 static u64 hcd_mono_ns(void)
 {
@@ -74,6 +75,8 @@ void hcd_pairing_init(struct hcd_pairing *p, struct hostclock_mailbox *mb)
 	p->burst_max = HCD_PAIR_BURST_MAX;
 	p->request = le32_to_cpu(READ_ONCE(mb->pair_request));
 	p->last_guest_seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
+	p->host_seq = le32_to_cpu(READ_ONCE(mb->host_seq));
+	p->host_tsc = le64_to_cpu(READ_ONCE(mb->host_tsc));
 }
 
 /**
@@ -89,6 +92,78 @@ void hcd_pairing_request(struct hcd_pairing *p)
 	p->requested_ns = hcd_mono_ns();
 }
 
+/**
+ * hcd_pairing_mailbox_ours() - does the mailbox's agent half hold what the
+ *	agent last wrote there?
+ * @p: pairing state
+ */
+bool hcd_pairing_mailbox_ours(const struct hcd_pairing *p)
+{
+	const struct hostclock_mailbox *mb = p->mb;
+
+	return le32_to_cpu(READ_ONCE(mb->pair_request)) == p->request &&
+	       le32_to_cpu(READ_ONCE(mb->host_seq)) == p->host_seq &&
+	       le64_to_cpu(READ_ONCE(mb->host_tsc)) == p->host_tsc;
+}
+
+/**
+ * hcd_pairing_rewrite() - write the mailbox's agent half again, as last
+ *	written (a region that came back as zeros)
+ * @p: pairing state
+ */
+void hcd_pairing_rewrite(const struct hcd_pairing *p)
+{
+	struct hostclock_mailbox *mb = p->mb;
+
+	WRITE_ONCE(mb->host_tsc, cpu_to_le64(p->host_tsc));
+	/* as in an exchange: host_tsc before the host_seq it answers */
+	smp_wmb();
+	WRITE_ONCE(mb->host_seq, cpu_to_le32(p->host_seq));
+	WRITE_ONCE(mb->pair_request, cpu_to_le32(p->request));
+}
+
+/**
+ * hcd_pairing_adopt() - start again in a mailbox another writer filled (a
+ *	migration or a snapshot restore copied the source's region over ours)
+ * @p: pairing state
+ * @map: the mapping, pairing mode
+ *
+ * The guest's TSC relation to this host is unknown: the mapping is invalid
+ * and a new generation, the bursts it was fitted over are dropped. The
+ * guest answers a pair_request it has not answered yet and numbers its
+ * exchanges on from its own last one, and what the mailbox holds now is the
+ * latest of both the copy carried: requests go on from the pair_request
+ * found, exchanges are new once past the guest_seq found. A burst is asked
+ * for at once, unless a request went out less than a second ago: a guest
+ * that rewrites the region in a loop must not get more bursts than it can
+ * otherwise (the main loop asks once that second has passed).
+ *
+ * Return: true if a request was made.
+ */
+bool hcd_pairing_adopt(struct hcd_pairing *p, struct hcd_tscmap *map)
+{
+	struct hostclock_mailbox *mb = p->mb;
+	u64 now = hcd_mono_ns();
+
+	map->valid = false;
+	map->generation++;
+	map->offset = 0;
+	map->skew = 0;
+	map->uncertainty = 0;
+	p->npoints = 0;
+	p->skew_known = false;
+	p->outliers_in_row = 0;
+	p->outstanding = false;
+	p->request = le32_to_cpu(READ_ONCE(mb->pair_request));
+	p->last_guest_seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
+	p->host_seq = le32_to_cpu(READ_ONCE(mb->host_seq));
+	p->host_tsc = le64_to_cpu(READ_ONCE(mb->host_tsc));
+	if (p->requested_ns && now - p->requested_ns < HCD_PAIR_REQUEST_GAP_NS)
+		return false;
+	hcd_pairing_request(p);
+	return true;
+}
+
 /* One exchange the guest has started as number @n: answer it, collect it. */
 static bool hcd_pairing_serve(struct hcd_pairing *p, u32 n, u64 *host, s64 *lo,
 			      u64 *rtt)
@@ -101,6 +176,8 @@ static bool hcd_pairing_serve(struct hcd_pairing *p, u32 n, u64 *host, s64 *lo,
 	/* host_tsc is visible before host_seq says it answers n */
 	smp_wmb();
 	WRITE_ONCE(mb->host_seq, cpu_to_le32(n));
+	p->host_tsc = h;
+	p->host_seq = n;
 
 	deadline = hcd_mono_ns() + HCD_PAIR_EXCHANGE_NS;
 	while (le32_to_cpu(READ_ONCE(mb->guest_done)) != n) {

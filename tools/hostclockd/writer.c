@@ -56,16 +56,18 @@ static void hcd_seq_end(__le32 *seq, u32 begun)
  * hcd_write_page() - publish a page
  * @page: the live page 0
  * @clk: the content; its seq_count is ignored
+ * @written: the page as written, seq_count included
  */
-void hcd_write_page(struct vmclock_abi *page, const struct hostclock_clock *clk)
+void hcd_write_page(struct vmclock_abi *page, const struct hostclock_clock *clk,
+		    struct vmclock_abi *written)
 {
-	struct vmclock_abi img;
 	u32 begun;
 
-	hostclock_clock_encode(clk, &img);
+	hostclock_clock_encode(clk, written);
 	begun = hcd_seq_begin(&page->seq_count);
-	hcd_copy_fields(page, &img);
+	hcd_copy_fields(page, written);
 	hcd_seq_end(&page->seq_count, begun);
+	written->seq_count = cpu_to_le32(begun + 1);
 }
 
 /**
@@ -73,16 +75,46 @@ void hcd_write_page(struct vmclock_abi *page, const struct hostclock_clock *clk)
  * writer would; a fault for tests
  * @page: the live page 0
  * @clk: the content
+ * @written: the page as written, seq_count included
  */
-void hcd_write_page_torn(struct vmclock_abi *page, const struct hostclock_clock *clk)
+void hcd_write_page_torn(struct vmclock_abi *page, const struct hostclock_clock *clk,
+			 struct vmclock_abi *written)
 {
-	struct vmclock_abi img;
-
-	hostclock_clock_encode(clk, &img);
-	hcd_seq_begin(&page->seq_count);
-	hcd_copy_fields(page, &img);
+	hostclock_clock_encode(clk, written);
+	written->seq_count = cpu_to_le32(hcd_seq_begin(&page->seq_count));
+	hcd_copy_fields(page, written);
 	/* fields are visible, seq stays odd */
 	smp_wmb();
+}
+
+/**
+ * hcd_page_is() - does page 0 hold exactly @img?
+ * @page: the live page 0
+ * @img: a page as hcd_write_page() wrote it
+ *
+ * Word by word with relaxed atomic loads, as the writer stores them; any
+ * difference (another writer's page, whole or torn, or one byte changed)
+ * makes it false.
+ */
+bool hcd_page_is(const struct vmclock_abi *page, const struct vmclock_abi *img)
+{
+	const char *live = (const char *)page, *want = (const char *)img;
+	size_t off;
+
+	if (__atomic_load_n((const hcd_word64 *)live, __ATOMIC_RELAXED) !=
+	    *(const hcd_word64 *)want)
+		return false;
+	for (off = 8; off < 16; off += 4) {
+		if (__atomic_load_n((const hcd_word32 *)(live + off), __ATOMIC_RELAXED) !=
+		    *(const hcd_word32 *)(want + off))
+			return false;
+	}
+	for (off = 16; off < sizeof(*img); off += 8) {
+		if (__atomic_load_n((const hcd_word64 *)(live + off), __ATOMIC_RELAXED) !=
+		    *(const hcd_word64 *)(want + off))
+			return false;
+	}
+	return true;
 }
 
 /**
@@ -91,8 +123,10 @@ void hcd_write_page_torn(struct vmclock_abi *page, const struct hostclock_clock 
  * @st: the content
  *
  * The mailbox is left alone: its halves have their own protocol.
+ *
+ * Return: the seq_count it left.
  */
-void hcd_write_ext(struct hostclock_ext *ext, const struct hcd_ext_state *st)
+u32 hcd_write_ext(struct hostclock_ext *ext, const struct hcd_ext_state *st)
 {
 	u32 begun = hcd_seq_begin(&ext->seq_count);
 
@@ -106,4 +140,27 @@ void hcd_write_ext(struct hostclock_ext *ext, const struct hcd_ext_state *st)
 	WRITE_ONCE(ext->tsc_offset_uncertainty, cpu_to_le64(st->tsc_offset_uncertainty));
 	WRITE_ONCE(ext->pair_rtt, cpu_to_le64(st->pair_rtt));
 	hcd_seq_end(&ext->seq_count, begun);
+	return begun + 1;
+}
+
+/**
+ * hcd_ext_is() - does page 1 hold exactly what hcd_write_ext() wrote?
+ * @ext: the live page 1
+ * @st: the content written
+ * @seq: the seq_count it was written with
+ *
+ * Only the agent's fields are compared: the mailbox has its own owners.
+ */
+bool hcd_ext_is(const struct hostclock_ext *ext, const struct hcd_ext_state *st, u32 seq)
+{
+	return le32_to_cpu(READ_ONCE(ext->magic)) == HOSTCLOCK_EXT_MAGIC &&
+	       le16_to_cpu(READ_ONCE(ext->version)) == HOSTCLOCK_EXT_VERSION &&
+	       le16_to_cpu(READ_ONCE(ext->size)) == sizeof(*ext) &&
+	       le32_to_cpu(READ_ONCE(ext->seq_count)) == seq &&
+	       le32_to_cpu(READ_ONCE(ext->agent_state)) == st->agent_state &&
+	       le64_to_cpu(READ_ONCE(ext->heartbeat)) == st->heartbeat &&
+	       le64_to_cpu(READ_ONCE(ext->update_interval_ns)) == st->update_interval_ns &&
+	       READ_ONCE(ext->tsc_mode) == st->tsc_mode &&
+	       le64_to_cpu(READ_ONCE(ext->tsc_offset_uncertainty)) == st->tsc_offset_uncertainty &&
+	       le64_to_cpu(READ_ONCE(ext->pair_rtt)) == st->pair_rtt;
 }
