@@ -346,6 +346,82 @@ check "item 10: the flooded agent still publishes" kill -0 "$gpid"
 mkfifo "$dir/fifo"
 check "item 11: dump on a FIFO exits 1 at once" exits 1 timeout 5 "$bin/hostclock-dump" "$dir/fifo"
 
+# Issue 14: a migration (ivshmem master=on) or a snapshot restore copies the
+# source's comparator region over the destination's. Its host side must
+# take it over, and never run a second time a command the source ran.
+cc -O2 -Wall -Wextra -Werror -o "$dir/hc-compare-host" "$top/tests/integration/compare/host.c" ||
+	echo "FAIL building tests/integration/compare/host.c"
+cr=$dir/vm10
+check "issue 14: agent for the comparator" start_agent "$cr" --tsc identity
+"$dir/hc-compare-host" "$dir/cmp" "$bin/hostclockctl" "$cr" 2>>"$dir/cmp.log" &
+cpid=$!
+pids+=("$cpid")
+vmgen() { sed -n 's/.* vm_generation=\([0-9]*\) .*/\1/p' <("$bin/hostclockctl" --region "$cr" state); }
+cmp_guest() {	# cmp_guest STEP: the guest's side of one step, in Python
+	python3 - "$dir/cmp" "$1" "$cpid" <<'PY'
+import mmap, os, struct, sys, time
+f = open(sys.argv[1], "r+b")
+m = mmap.mmap(f.fileno(), 4096)
+step, pid = sys.argv[2], int(sys.argv[3])
+u32 = lambda off: struct.unpack_from("<I", m, off)[0]
+i32 = lambda off: struct.unpack_from("<i", m, off)[0]
+put = lambda off, v: struct.pack_into("<I", m, off, v)
+text = lambda off, n: m[off:off + n].split(b"\0")[0].decode()
+MAGIC, PID, BURST, READY, GSEQ, HSEQ, REF, CSEQ, CDONE, CSTATUS, CMD, REPLY = \
+    0, 4, 8, 12, 16, 20, 24, 40, 44, 48, 56, 312
+def wait(off, v, s=2.0):
+    end = time.time() + s
+    while u32(off) != v:
+        assert time.time() < end, f"offset {off}: {u32(off)}, waited for {v}"
+        time.sleep(0.001)
+def command(cmd):
+    n = u32(CSEQ) + 1
+    m[CMD:CMD + 256] = cmd.encode().ljust(256, b"\0")
+    put(CSEQ, n)
+    wait(CDONE, n, 10)
+    return i32(CSTATUS), text(REPLY, 1024)
+if step == "command":
+    status, reply = command("state")
+    assert status == 0 and reply.startswith("ok "), (status, reply)
+elif step == "copy":
+    # the source side's region, as a copy leaves it: its pid, a command
+    # (vmgen) its host side ran but whose cmd_done it wrote too late
+    img = bytearray(4096)
+    struct.pack_into("<IIIIIIq", img, 0, 0x504d4348, 1, 3, 3, 100, 100, 0)
+    struct.pack_into("<II", img, CSEQ, 5, 4)
+    img[CMD:CMD + 5] = b"vmgen"
+    m[0:4096] = bytes(img)
+elif step == "after":
+    time.sleep(0.3)
+    assert u32(MAGIC) == 0x504d4348 and u32(PID) == pid, (hex(u32(MAGIC)), u32(PID), pid)
+    assert u32(CDONE) == 5 and i32(CSTATUS) != 0 and text(REPLY, 1024).startswith("error"), \
+        (u32(CDONE), i32(CSTATUS), text(REPLY, 1024))
+    put(BURST, 4)
+    wait(READY, 4)
+    put(GSEQ, 101)
+    wait(HSEQ, 101)
+    ref = struct.unpack_from("<q", m, REF)[0] / 1e9
+    assert abs(ref - time.time()) < 1, (ref, time.time())
+    status, reply = command("state")
+    assert status == 0 and reply.startswith("ok ") and u32(CDONE) == 6, (status, reply)
+PY
+}
+for _ in $(seq 20); do [ -s "$dir/cmp" ] && break; sleep 0.1; done
+check "issue 14: the comparator runs a guest's command" cmp_guest command
+gen=$(vmgen)
+# the copy lands between two of the host side's looks, as a migration's does
+kill -STOP "$cpid"
+cmp_guest copy
+kill -CONT "$cpid"
+check "issue 14: after a copy: own magic and pid, the pending command done (error), not run; exchanges and commands go on" \
+	cmp_guest after
+check "issue 14: the command found in the copy (vmgen) did not run again (vm_generation $gen -> $(vmgen))" \
+	test "$(vmgen)" = "$gen"
+check "issue 14: the comparator says it took the region over" \
+	grep -q 'written by another writer' "$dir/cmp.log"
+kill -TERM "$cpid"
+stop_pid "$(agent_pid "$cr")"
+
 # --metrics-dir (Documentation/monitoring.md): the file, refusals, removal
 md=$dir/textfile
 mkdir -m 0755 "$md"

@@ -6,11 +6,20 @@
  *
  * usage: hc-compare-host REGION HOSTCLOCKCTL AGENT_REGION
  * Stops on SIGTERM or SIGINT.
+ *
+ * A migration (ivshmem master=on) or a snapshot restore copies the source's
+ * region over this one: another process's host_pid, the source side's
+ * cmd_done, host_seq and burst_ready, maybe a cmd_seq the source ran but
+ * whose cmd_done it wrote after the copy. So this side keeps what it wrote
+ * and, on finding anything else, takes the region over: its own magic and
+ * host_pid again, a command found pending marked done with an error rather
+ * than run a second time, exchanges served on from the numbers found.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +35,14 @@
 
 static volatile sig_atomic_t stop;
 static const char *ctl, *agent_region;
+
+/* What this side last wrote to its fields of the region. */
+static struct {
+	uint32_t host_pid;
+	uint32_t cmd_done;
+	uint32_t host_seq;
+	uint32_t burst_ready;
+} own;
 
 static void on_signal(int sig)
 {
@@ -120,6 +137,7 @@ static void serve_burst(volatile struct hc_cmp_region *c, uint32_t burst)
 	if (reference_fetch(&ref))
 		fprintf(stderr, "hc-compare-host: cannot read the agent's reference\n");
 	__atomic_store_n(&c->burst_ready, burst, __ATOMIC_RELEASE);
+	own.burst_ready = burst;
 	start = last = now_ns(CLOCK_MONOTONIC);
 	while (!stop) {
 		int64_t t = now_ns(CLOCK_MONOTONIC);
@@ -133,8 +151,39 @@ static void serve_burst(volatile struct hc_cmp_region *c, uint32_t burst)
 		}
 		c->ref_ns = reference_now(&ref);
 		__atomic_store_n(&c->host_seq, seq, __ATOMIC_RELEASE);
+		own.host_seq = seq;
 		last = now_ns(CLOCK_MONOTONIC);
 	}
+}
+
+static bool region_is_ours(volatile struct hc_cmp_region *c)
+{
+	return c->magic == HC_CMP_MAGIC && c->host_pid == own.host_pid &&
+	       c->cmd_done == own.cmd_done && c->host_seq == own.host_seq &&
+	       c->burst_ready == own.burst_ready;
+}
+
+/* Another writer's region (a migration's copy): carry on from it. */
+static void adopt(volatile struct hc_cmp_region *c)
+{
+	uint32_t cmd_seq = __atomic_load_n(&c->cmd_seq, __ATOMIC_ACQUIRE);
+	uint32_t cmd_done = c->cmd_done;
+
+	fprintf(stderr, "hc-compare-host: region written by another writer (a migration or restore copies the source's): host_pid %u, cmd_seq %u cmd_done %u, guest_seq %u host_seq %u; taking it over\n",
+		c->host_pid, cmd_seq, cmd_done, c->guest_seq, c->host_seq);
+	if (cmd_seq != cmd_done) {
+		/* the source may have run it: never twice; a guest still waiting is told */
+		snprintf((char *)c->reply, sizeof(c->reply),
+			 "error hc-compare-host: command %u was found in a region copied from another host side, not run\n",
+			 cmd_seq);
+		c->cmd_status = 2;
+		__atomic_store_n(&c->cmd_done, cmd_seq, __ATOMIC_RELEASE);
+	}
+	own.cmd_done = cmd_seq;
+	own.host_seq = c->host_seq;
+	own.burst_ready = c->burst_ready;
+	c->host_pid = own.host_pid;
+	__atomic_store_n(&c->magic, HC_CMP_MAGIC, __ATOMIC_RELEASE);
 }
 
 int main(int argc, char **argv)
@@ -163,19 +212,24 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	c->host_pid = getpid();
+	own.host_pid = getpid();
+	c->host_pid = own.host_pid;
 	__atomic_store_n(&c->magic, HC_CMP_MAGIC, __ATOMIC_RELEASE);
 
 	while (!stop) {
-		v = __atomic_load_n(&c->cmd_seq, __ATOMIC_ACQUIRE);
-		if (v != c->cmd_done) {
-			char cmd[sizeof(c->cmd)], reply[sizeof(c->reply)];
+		char cmd[sizeof(c->cmd)], reply[sizeof(c->reply)];
 
-			memcpy(cmd, (const void *)c->cmd, sizeof(cmd));
-			cmd[sizeof(cmd) - 1] = '\0';
+		if (!region_is_ours(c))
+			adopt(c);
+		v = __atomic_load_n(&c->cmd_seq, __ATOMIC_ACQUIRE);
+		memcpy(cmd, (const void *)c->cmd, sizeof(cmd));
+		cmd[sizeof(cmd) - 1] = '\0';
+		/* read before looking again: a copy landing meanwhile is never run */
+		if (v != own.cmd_done && region_is_ours(c)) {
 			c->cmd_status = run_ctl(cmd, reply, sizeof(reply));
 			memcpy((void *)c->reply, reply, sizeof(reply));
 			__atomic_store_n(&c->cmd_done, v, __ATOMIC_RELEASE);
+			own.cmd_done = v;
 		}
 		v = __atomic_load_n(&c->burst, __ATOMIC_ACQUIRE);
 		if (v != c->burst_ready)
