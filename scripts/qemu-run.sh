@@ -7,18 +7,21 @@
 #
 # usage: scripts/qemu-run.sh KERNEL_DIR KVER INITRD LOG TIMEOUT_S [QEMU ARGS...]
 #
-# Snapshot restore: with HOSTCLOCK_QEMU_RESTORE=PATH, QEMU gets a monitor on
-# the FIFOs PATH.mon.in/.out. When the guest prints "HCTEST qemu: restore",
-# the VM is migrated to the file PATH.state, that QEMU quits, and a new one
-# with the same arguments resumes it from the file (-incoming), as a
-# snapshot restore or a migration would; its console goes on in LOG.
+# Migration (Documentation/migration.md is the runbook these steps follow):
+# with HOSTCLOCK_QEMU_MIGRATE=live or restore and HOSTCLOCK_QEMU_STATE=PATH,
+# each QEMU gets a monitor on the FIFOs PATH[-dst].mon.in/.out. When the
+# guest prints "HCTEST qemu: migrate" (live) or "HCTEST qemu: restore", the
+# VM moves to a new QEMU whose arguments end with HOSTCLOCK_QEMU_DST_ARGS
+# (the destination's devices; the source's own by default) instead of the
+# source's: live, over the unix socket PATH.sock; restore, through the file
+# PATH.state after HOSTCLOCK_QEMU_RESTORE_WAIT seconds (default 0). The new
+# QEMU starts paused (-S); once the command in HOSTCLOCK_QEMU_ADOPTED (if
+# any) succeeds, the destination agent has taken its region back from the
+# copied content, and the VM is resumed (cont). Its console goes on in LOG.
 #
-# tsc=reliable (the default of HOSTCLOCK_GUEST_CMDLINE, which replaces it):
-# under TCG every vCPU reads the host's TSC plus one offset,
-# so the guest TSC is synchronized and constant, but the clocksource
-# watchdog, comparing it with an emulated HPET that lags under load, marks
-# it unstable and leaves the guest on hpet. A KVM guest on a modern host
-# keeps tsc; the tests need tsc available to switch to and from.
+# The machine RAM is always an explicit backend declared before any other
+# memory backend: QEMU 10.0 and 11.1 under TCG abort a migration whose
+# ivshmem backend was allocated ahead of the RAM (testing.md).
 
 set -uo pipefail
 
@@ -35,62 +38,128 @@ case " $* " in *" -nic "*|*" -netdev "*) nic=() ;; esac
 # the caller says otherwise (see below)
 cmdline=${HOSTCLOCK_GUEST_CMDLINE-tsc=reliable}
 
-restore=${HOSTCLOCK_QEMU_RESTORE:-}
-mon=()
-if [ -n "$restore" ]; then
-	rm -f "$restore.mon.in" "$restore.mon.out" "$restore.state" "$restore.mon.log"
-	mkfifo "$restore.mon.in" "$restore.mon.out" || exit 1
-	mon=(-chardev "pipe,id=hcmon,path=$restore.mon" -mon chardev=hcmon,mode=readline)
-fi
+migrate=${HOSTCLOCK_QEMU_MIGRATE:-}
+state=${HOSTCLOCK_QEMU_STATE:-}
+case $migrate in
+'') ;;
+live | restore) [ -n "$state" ] || { echo "qemu-run.sh: HOSTCLOCK_QEMU_STATE is not set" >&2; exit 1; } ;;
+*) echo "qemu-run.sh: HOSTCLOCK_QEMU_MIGRATE is live or restore, not '$migrate'" >&2; exit 1 ;;
+esac
+mem=512M
+ram=(-m "$mem" -object "memory-backend-ram,id=pcram,size=$mem" -machine memory-backend=pcram)
 
-# start_qemu [EXTRA ARGS...]: one QEMU, console appended to the log
+# mon_open NAME: FIFOs for the monitor of the QEMU called NAME (src, dst)
+mon_open() {
+	rm -f "$state-$1.mon.in" "$state-$1.mon.out" "$state-$1.mon.log"
+	mkfifo "$state-$1.mon.in" "$state-$1.mon.out" || exit 1
+}
+mon_args() { echo -chardev "pipe,id=hcmon,path=$state-$1.mon" -mon chardev=hcmon,mode=readline; }
+
+# start_qemu NAME [EXTRA ARGS...]: one QEMU, console appended to the log;
+# its PID in $pid, its monitor (when migrating) read into $state-NAME.mon.log
 start_qemu() {
-	"$qemu" -accel tcg -cpu max -smp 2 -m 512 -nographic -no-reboot "${nic[@]}" \
+	local name=$1
+	shift
+	# shellcheck disable=SC2046 # one word per argument
+	"$qemu" -accel tcg -cpu max -smp 2 "${ram[@]}" -nographic -no-reboot "${nic[@]}" \
 		-kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=4 $cmdline" \
-		"${mon[@]}" "${qemu_args[@]}" "$@" </dev/null >>"$log" 2>&1 &
+		${migrate:+$(mon_args "$name")} "$@" </dev/null >>"$log" 2>&1 &
 	pid=$!
-	if [ -n "$restore" ]; then
-		cat "$restore.mon.out" >>"$restore.mon.log" &
-		reader=$!
+	pids+=("$pid")
+	if [ -n "$migrate" ]; then
+		cat "$state-$name.mon.out" >>"$state-$name.mon.log" &
+		pids+=($!)
 	fi
 }
 stop_all() {
-	kill "$pid" ${reader:+"$reader"} 2>/dev/null
-	wait "$pid" ${reader:+"$reader"} 2>/dev/null
+	kill "${pids[@]}" 2>/dev/null
+	wait "${pids[@]}" 2>/dev/null
+	[ -z "$migrate" ] || rm -f "$state.state" "$state.sock"	# the whole guest's RAM
 }
-# a QEMU that died leaves the FIFO without a reader: never wait for one
-monitor() { timeout 5 sh -c 'echo "$1" >"$2"' monitor "$*" "$restore.mon.in"; }
-
-# migrate_out: the running VM to $restore.state, then stop that QEMU
-migrate_out() {
-	local i
-	monitor "migrate file:$restore.state"
-	for i in $(seq 120); do
-		sleep 0.5
-		monitor "info migrate"
-		grep -qiE "status: *completed" "$restore.mon.log" && break
-		grep -qiE "status: *failed" "$restore.mon.log" && break
+# monitor NAME COMMAND: a monitor command; a QEMU that died leaves the FIFO
+# without a reader: never wait for one
+monitor() {
+	local name=$1
+	shift
+	timeout 5 sh -c 'echo "$1" >"$2"' monitor "$*" "$state-$name.mon.in"
+}
+# await NAME PATTERN TRIES COMMAND: repeat the monitor command every 0.2 s
+# until its log shows PATTERN (extended, case-insensitive) after this call
+await() {
+	local name=$1 pattern=$2 tries=$3 i from
+	shift 3
+	from=$(wc -l <"$state-$name.mon.log")
+	for i in $(seq "$tries"); do
+		monitor "$name" "$@"
+		sleep 0.2
+		tail -n +"$((from + 1))" "$state-$name.mon.log" | grep -qiE "$pattern" && return 0
 	done
-	grep -qiE "status: *completed" "$restore.mon.log" || {
-		echo "qemu-run.sh: migration to $restore.state did not complete:" >&2
-		tail -n 5 "$restore.mon.log" >&2
-		return 1
-	}
-	monitor quit
-	wait "$pid" 2>/dev/null
-	kill "$reader" 2>/dev/null
-	wait "$reader" 2>/dev/null
+	echo "qemu-run.sh: $name: no '$pattern' after '$*':" >&2
+	tail -n 5 "$state-$name.mon.log" >&2
+	return 1
+}
+
+# migrate_out: the runbook's steps (Documentation/migration.md): the
+# destination paused (-S), the source's state sent to it, the source
+# stopped, the destination agent's region taken back, then cont
+migrate_out() {
+	local src=$pid i t0 t1 t2
+	t0=$(date +%s%N)
+	mon_open dst
+	if [ "$migrate" = live ]; then
+		rm -f "$state.sock"
+		start_qemu dst "${dst_args[@]}" -S -incoming "unix:$state.sock"
+		for i in $(seq 100); do
+			[ -S "$state.sock" ] && break
+			sleep 0.1
+		done
+		monitor src "migrate -d unix:$state.sock"
+		await src "status: *(completed|failed)" 600 "info migrate" &&
+			grep -qiE "status: *completed" "$state-src.mon.log" || return 1
+	else
+		monitor src "migrate -d file:$state.state"
+		await src "status: *(completed|failed)" 600 "info migrate" &&
+			grep -qiE "status: *completed" "$state-src.mon.log" || return 1
+	fi
+	monitor src quit
+	wait "$src" 2>/dev/null
+	t1=$(date +%s%N)
+	if [ "$migrate" = restore ]; then
+		sleep "${HOSTCLOCK_QEMU_RESTORE_WAIT:-0}"
+		start_qemu dst "${dst_args[@]}" -S -incoming "file:$state.state"
+	fi
+	# loaded: paused, no longer "inmigrate"
+	await dst "VM status: paused.?$" 600 "info status" || return 1
+	if [ -n "${HOSTCLOCK_QEMU_ADOPTED:-}" ]; then
+		for i in $(seq 50); do
+			sh -c "$HOSTCLOCK_QEMU_ADOPTED" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		sh -c "$HOSTCLOCK_QEMU_ADOPTED" >/dev/null 2>&1 ||
+			echo "HCTEST host: the destination agent did not adopt its region within 5 s" >>"$log"
+	fi
+	t2=$(date +%s%N)
+	monitor dst cont
+	echo "HCTEST host: $migrate: source stopped after $(((t1 - t0) / 1000000)) ms," \
+		"destination resumed $(((t2 - t1) / 1000000)) ms later" >>"$log"
 }
 
 qemu_args=("$@")
+if [ -n "${HOSTCLOCK_QEMU_DST_ARGS+set}" ]; then
+	read -ra dst_args <<<"$HOSTCLOCK_QEMU_DST_ARGS"
+else
+	dst_args=("${qemu_args[@]}")
+fi
+pids=()
 : >"$log"
-start_qemu
+[ -z "$migrate" ] || mon_open src
+start_qemu src "${qemu_args[@]}"
 trap stop_all EXIT
 trap 'stop_all; exit 130' INT TERM
 
 waited=0
-restored=
+moved=
 while kill -0 "$pid" 2>/dev/null; do
 	if [ "$waited" -ge "$limit" ]; then
 		echo "qemu-run.sh: guest still running after ${limit}s, stopping it" >&2
@@ -99,15 +168,13 @@ while kill -0 "$pid" 2>/dev/null; do
 		kill -9 "$pid" 2>/dev/null
 		break
 	fi
-	if [ -n "$restore" ] && [ -z "$restored" ] && grep -q '^HCTEST qemu: restore' "$log"; then
-		restored=1
-		migrate_out || break
-		echo "HCTEST host: VM saved to $(basename "$restore").state, resuming it in a new QEMU" >>"$log"
-		start_qemu -incoming "file:$restore.state"
+	if [ -n "$migrate" ] && [ -z "$moved" ] &&
+	   grep -qE "^HCTEST qemu: (migrate|restore)" "$log"; then
+		moved=1
+		migrate_out || { echo "qemu-run.sh: the $migrate migration failed" >&2; exit 1; }
 	fi
 	sleep 1
 	waited=$((waited + 1))
 done
 wait "$pid" 2>/dev/null
-[ -z "$restore" ] || rm -f "$restore.state"	# the whole guest's RAM
 grep -q '^HCTEST done' "$log"

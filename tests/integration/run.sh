@@ -20,8 +20,14 @@
 # QEMU arguments with "# hostclock-qemu: ARGS", and a second hostclock
 # region with its own agent (a fourth ivshmem device) with
 # "# hostclock-devices: 2" (or none of the ivshmem devices with 0: they
-# block migration). "# hostclock-restore: yes" lets the guest have its VM
-# saved and resumed in a new QEMU (see scripts/qemu-run.sh). A scenario
+# block migration). "# hostclock-migrate: live" or "restore" lets the
+# guest have its VM moved to a new QEMU (scripts/qemu-run.sh), whose
+# devices are a second host side's, as on another host: its own agent and
+# comparator, whose reference the agent commands in
+# "# hostclock-migrate-dst: CMD[; CMD...]" make differ from the source's;
+# a restore waits "# hostclock-restore-wait: SECONDS" (default 0) with the
+# VM saved. With "# hostclock-devices: 0" the new QEMU gets the same
+# arguments. Every ivshmem device is master=on (migratable). A scenario
 # that needs longer than the default bound (HOSTCLOCK_GUEST_TIMEOUT, 120 s)
 # states its own with "# hostclock-timeout: SECONDS". Words for the
 # guest kernel's command line come from "# hostclock-cmdline: WORDS"
@@ -73,29 +79,34 @@ mkdir -p "$out"
 passed=0 failed=0
 host_pids=()
 
-host_dir=
+host_dirs=()
 stop_host() {
-	local p
+	local p d i alive others=()
 	# an agent restarted by the guest's agent-start (host-ctl.sh)
-	if [ -n "$host_dir" ] && [ -s "$host_dir/region.pid" ]; then
-		p=$(cat "$host_dir/region.pid")
+	for d in "${host_dirs[@]}"; do
+		[ -s "$d/region.pid" ] || continue
+		p=$(cat "$d/region.pid")
 		host_pids+=("$p")
+		others+=("$p")
 		# the agent's CPU over its life, for the benchmarks
 		[ -r "/proc/$p/stat" ] &&
 			awk -v up="$(cut -d' ' -f1 /proc/uptime)" -v hz="$(getconf CLK_TCK)" \
 				'{ printf "cpu_s=%.2f life_s=%.1f\n", ($14 + $15) / hz, up - $22 / hz }' \
-				"/proc/$p/stat" >"$host_dir/agent.cpu"
-	fi
+				"/proc/$p/stat" >"$d/agent.cpu"
+	done
 	for p in "${host_pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${host_pids[@]}"; do wait "$p" 2>/dev/null; done
-	# that one is not our child: wait for it by polling, a bounded time
-	for p in $(seq 30); do
-		[ -n "$host_dir" ] && kill -0 "$(cat "$host_dir/region.pid" 2>/dev/null)" 2>/dev/null ||
-			break
+	# those may not be our children: wait for them by polling, a bounded time
+	for i in $(seq 30); do
+		alive=
+		for p in "${others[@]}"; do
+			kill -0 "$p" 2>/dev/null && alive=$p
+		done
+		[ -n "$alive" ] || break
 		sleep 0.1
 	done
 	host_pids=()
-	host_dir=
+	host_dirs=()
 }
 trap stop_host EXIT
 trap 'stop_host; exit 130' INT TERM
@@ -117,7 +128,7 @@ start_host() {
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	head -c 8192 /dev/zero >"$dir/foreign"
-	host_dir=$dir
+	host_dirs+=("$dir")
 	# --enable-faults: the scenarios inject faults through hostclockctl
 	"$bin/hostclockd" --region "$dir/region" --foreground --enable-faults "$@" 2>"$dir/agent.log" &
 	host_pids+=($!)
@@ -143,19 +154,39 @@ start_host() {
 	return 1
 }
 
+# start_destination SCRIPT DIR DEVICES AGENT_OPTS...: the host side the VM
+# migrates to, its reference changed by the scenario's agent commands
+start_destination() {
+	local sc=$1 dir=$2 devices=$3 cmd
+	shift 3
+	start_host "$dir" "$devices" "$@" || return 1
+	while read -r cmd; do
+		[ -n "$cmd" ] || continue
+		# shellcheck disable=SC2086 # the command's words
+		"$bin/hostclockctl" --region "$dir/region" $cmd >>"$dir/agent.log" 2>&1 ||
+			{ echo "destination agent refused '$cmd'"; return 1; }
+	done < <(sed -n 's/^# hostclock-migrate-dst: //p' "$sc" | tr ';' '\n')
+}
+
+# adopted_cmd DIR: a command that succeeds once DIR's agent has taken its
+# region back from a migration's copy (Documentation/migration.md)
+adopted_cmd() {
+	echo "$bin/hostclockctl --region $1/region state | grep -q '^overwrites [1-9]'"
+}
+
 # ivshmem devices for QEMU, in the order the guest enumerates them
 qemu_devices() {
 	local dir=$1 devices=$2
 	[ "$devices" = 0 ] && return 0
 	echo -object memory-backend-file,id=hc0,share=on,mem-path="$dir/region",size=8K \
-		-device ivshmem-plain,memdev=hc0 \
+		-device ivshmem-plain,memdev=hc0,master=on \
 		-object memory-backend-file,id=foreign,share=on,mem-path="$dir/foreign",size=8K \
-		-device ivshmem-plain,memdev=foreign \
+		-device ivshmem-plain,memdev=foreign,master=on \
 		-object memory-backend-file,id=cmp,share=on,mem-path="$dir/compare",size=4K \
-		-device ivshmem-plain,memdev=cmp
+		-device ivshmem-plain,memdev=cmp,master=on
 	[ "$devices" = 2 ] &&
 		echo -object memory-backend-file,id=hc1,share=on,mem-path="$dir/region2",size=8K \
-			-device ivshmem-plain,memdev=hc1
+			-device ivshmem-plain,memdev=hc1,master=on
 	return 0
 }
 
@@ -210,7 +241,7 @@ module_tree() {
 run_scenario() {
 	local sc=$1 line=$2 kver=$3 kimg=$4 modules=$5 extra=${6:-} name tag
 	local reliable=tsc=reliable
-	local initrd log run agent_opts qemu_opts devices bound restore peers p
+	local initrd log run agent_opts qemu_opts devices bound migrate peers p dst qenv
 	local start done_rc secs ok bad cmdline reports early
 	name=$(basename "$sc" .sh)
 	# "as-booted" leaves tsc=reliable out; hctest_as_booted (no kernel
@@ -234,8 +265,7 @@ run_scenario() {
 		bound=$((${bound:-$limit} * debug_scale))
 		cmdline="$cmdline loglevel=5"
 	fi
-	restore=
-	grep -q '^# hostclock-restore: yes' "$sc" && restore=$run/vm
+	migrate=$(sed -n 's/^# hostclock-migrate: //p' "$sc")
 	peers=()
 	if grep -q '^# hostclock-peer-tests: yes' "$sc"; then
 		scripts/peer-tests.sh "$tbin/peer" || exit 1
@@ -256,10 +286,18 @@ run_scenario() {
 		"$debs/root-linuxptp/usr/sbin/phc2sys:bin/phc2sys" \
 		"$debs/root-chrony/usr/sbin/chronyd:bin/chronyd" "${peers[@]}" || exit 1
 	start=$(date +%s)
-	if start_host "$run" "${devices:-1}" "${agent_opts[@]}"; then
+	dst=
+	[ -n "$migrate" ] && [ "${devices:-1}" != 0 ] && dst=$run-dst
+	if start_host "$run" "${devices:-1}" "${agent_opts[@]}" &&
+	   { [ -z "$dst" ] || start_destination "$sc" "$dst" "${devices:-1}" "${agent_opts[@]}"; }; then
+		qenv=("HOSTCLOCK_QEMU_MIGRATE=$migrate" "HOSTCLOCK_QEMU_STATE=$run/vm"
+		      "HOSTCLOCK_QEMU_RESTORE_WAIT=$(sed -n 's/^# hostclock-restore-wait: //p' "$sc")"
+		      "HOSTCLOCK_GUEST_CMDLINE=$cmdline")
+		[ -z "$dst" ] ||
+			qenv+=("HOSTCLOCK_QEMU_DST_ARGS=$(qemu_devices "$dst" "${devices:-1}") ${qemu_opts[*]}"
+			       "HOSTCLOCK_QEMU_ADOPTED=$(adopted_cmd "$dst")")
 		# shellcheck disable=SC2046 # one word per QEMU argument
-		HOSTCLOCK_QEMU_RESTORE=$restore HOSTCLOCK_GUEST_CMDLINE=$cmdline \
-			scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "${bound:-$limit}" \
+		env "${qenv[@]}" scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "${bound:-$limit}" \
 			$(qemu_devices "$run" "${devices:-1}") "${qemu_opts[@]}"
 		done_rc=$?
 	else
