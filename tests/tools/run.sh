@@ -422,6 +422,36 @@ check "issue 14: the comparator says it took the region over" \
 kill -TERM "$cpid"
 stop_pid "$(agent_pid "$cr")"
 
+# Issue 14: the running agent of a migration's destination finds the source
+# agent's region copied over its own file (no guest here: both unpaired).
+src=$dir/vm11 dst=$dir/vm12
+check "issue 14: a source and a destination agent" start_agent "$src"
+check "issue 14: ... both in pairing mode" start_agent "$dst" --log-level info
+cp "$src" "$dir/src.img"
+"$bin/hostclock-dump" --json "$dir/src.img" >"$dir/found.json"
+"$bin/hostclock-dump" --json "$dst" >"$dir/own.json"
+dd if="$dir/src.img" of="$dst" bs=8192 count=1 conv=notrunc status=none
+adopted() { "$bin/hostclockctl" --region "$dst" state | grep -q ' overwrites=1$'; }
+for _ in $(seq 20); do adopted && break; sleep 0.05; done
+"$bin/hostclockctl" --region "$dst" state >"$dir/dst.state"
+"$bin/hostclock-dump" --json "$dst" >"$dir/adopted.json"
+check "issue 14: the copy is adopted: state says overwrites=1, map_valid=0, initializing" \
+	grep -q 'status=initializing counter_id=255 .* map_valid=0 .* overwrites=1$' "$dir/dst.state"
+check "issue 14: adopted page: no time, seq past the found one, a marker unlike both" \
+	python3 - "$dir/found.json" "$dir/own.json" "$dir/adopted.json" <<'PY'
+import json, sys
+found, own, new = (json.load(open(f)) for f in sys.argv[1:])
+print({k: (found[k], own[k], new[k]) for k in ("seq_count", "disruption_marker", "counter_id")})
+assert new["error"] == "no_counter" and new["clock_status"] == 1, new
+assert new["seq_count"] % 2 == 0 and new["seq_count"] > found["seq_count"], new
+assert new["disruption_marker"] not in (found["disruption_marker"], own["disruption_marker"]), new
+PY
+check "issue 14: the agent logs what it found" \
+	grep -q 'region written by another writer .*found seq_count' "$dir/agent.log"
+check "issue 14: metrics count it" grep -q 'region_overwrites=1 ' <("$bin/hostclockctl" --region "$dst" metrics)
+stop_pid "$(agent_pid "$src")"
+stop_pid "$(agent_pid "$dst")"
+
 # --metrics-dir (Documentation/monitoring.md): the file, refusals, removal
 md=$dir/textfile
 mkdir -m 0755 "$md"
