@@ -18,8 +18,14 @@
 # Checked: virsh start runs the hook, whose agent serves the region, owned
 # by the QEMU user, before QEMU maps it; in the guest hostclock binds, its
 # PTP clock reads once paired and agrees with the agent's reference within
-# the comparator's uncertainty + 2 us; virsh destroy stops the agent and
-# removes the region; a domain whose region is in /dev/shm (where libvirt's
+# the comparator's uncertainty + 2 us; virsh save and virsh restore, once
+# as deployment.md's runbook (restore --paused, the agent has taken the
+# region over, resume) and once plainly: the hook stops the agent on save
+# and starts a new one before the restoring QEMU, which copies the saved
+# region over the new one; the agent takes it over, and the guest runs on
+# with its device, counts one disruption and serves time again within the
+# same bound; the hook's "migrate begin" (a migration's destination) asks
+# for nothing; virsh destroy stops the agent and removes the region; a domain whose region is in /dev/shm (where libvirt's
 # own <shmem> puts it) does not start, and the agent refuses that directory.
 #
 # Needs scripts/install-deps.sh deb (the packages, the bookworm chroot) and
@@ -75,7 +81,7 @@ domain_xml() {
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
     <serial type='file'>
-      <source path='/var/log/libvirt/qemu/$name-console.log'/>
+      <source path='/var/log/libvirt/qemu/$name-console.log' append='on'/>
       <target port='0'/>
     </serial>
     <controller type='usb' model='none'/>
@@ -86,9 +92,96 @@ EOF
 		-e "s|^</qemu:commandline>|  <qemu:arg value='-object'/>\\
   <qemu:arg value='memory-backend-file,id=hctestcmp,share=on,mem-path=/run/hctest/compare,size=4K'/>\\
   <qemu:arg value='-device'/>\\
-  <qemu:arg value='ivshmem-plain,memdev=hctestcmp'/>\\
+  <qemu:arg value='ivshmem-plain,memdev=hctestcmp,master=on'/>\\
 </qemu:commandline>|" /usr/share/hostclockd/libvirt/hostclock.xml
 	echo "</domain>"
+}
+
+# start_time PID: when the process started (clock ticks since boot)
+start_time() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+
+# overwrites REGION: how many times the region's agent took over a region
+# another writer (QEMU loading a saved or migrated domain) had replaced
+overwrites() { hostclockctl --region "$1" state 2>/dev/null | sed -n 's/.* overwrites=\([0-9]*\).*/\1/p'; }
+
+# guest_states MARK: the guest's state lines after line MARK of its console
+guest_states() { tr -d '\r' <"$console" 2>/dev/null | tail -n "+$(($1 + 1))" | grep '^HCTEST state '; }
+
+# state_field KEY LINE
+state_field() { echo "$2" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+# serving LINE: the state line shows the guest's clock serving time and
+# its PTP clock within the comparator's uncertainty + 2 us of the agent's
+# reference, measured with an uncertainty of at most 10 us
+serving() {
+	local st off unc
+	st=$(state_field status "$1") off=$(state_field offset_ns "$1") unc=$(state_field unc_ns "$1")
+	case $st in synchronized|freerunning) ;; *) return 1 ;; esac
+	[ -n "$off" ] && [ -n "$unc" ] && [ "$unc" -le 10000 ] && [ "${off#-}" -le $((unc + 2000)) ]
+}
+
+# save_restore HOW: virsh save, then virsh restore the way HOW says:
+# "paused" as deployment.md's runbook (restore --paused, the agent has
+# taken the region over, virsh resume), "running" as a plain virsh restore
+# that resumes the guest at once. Checks the hook's part, the agent's
+# takeover and that the guest runs on with its clock serving; sets $qpid
+# and $apid to the restored domain's QEMU and agent.
+save_restore() {
+	local how=$1 save=/var/lib/libvirt/images/$vm/$vm.save mark last dis0 line i st
+	local opts=
+
+	[ "$how" = paused ] && opts=--paused
+	# the guest's disruption count before, from its first state line on
+	for i in $(seq 10); do [ -n "$(guest_states 0)" ] && break; sleep 1; done
+	mark=$(tr -d '\r' <"$console" 2>/dev/null | wc -l)
+	last=$(guest_states 0 | tail -n 1)
+	dis0=$(state_field disruptions "$last")
+	hc_check "$how: virsh save, every ivshmem device master=on" virsh save "$vm" "$save"
+	hc_check "$how: saved: the domain is shut off, its agent ($apid) stopped and the region removed" \
+		sh -c "virsh domstate $vm; [ \"\$(virsh domstate $vm)\" = 'shut off' ] &&
+			! kill -0 $apid 2>/dev/null && ! ls $region* 2>/dev/null"
+	# shellcheck disable=SC2086 # no option or one
+	hc_check "virsh restore $opts" virsh restore $opts "$save"
+	old="$qpid $apid"
+	qpid=$(cat "/run/libvirt/qemu/$vm.pid" 2>/dev/null)
+	apid=$(cat "$region.hook-pid" 2>/dev/null)
+	qpid=${qpid:-none} apid=${apid:-none}
+	a=$(start_time "$apid") q=$(start_time "$qpid")
+	hc_check "$how: the hook's new agent ($apid) started before the restoring QEMU ($qpid) and serves $region" \
+		sh -c "echo 'started at tick: agent ${a:-none}, QEMU ${q:-none}; before: QEMU and agent $old';
+			[ '$old' != '$qpid $apid' ] && [ -n '$a' ] && [ -n '$q' ] && [ '${a:-0}' -le '${q:-0}' ] &&
+			hostclockctl --region $region state"
+	hc_check "$how: the restored QEMU maps the region" \
+		sh -c "grep '/run/hostclock/$vm\$' /proc/$qpid/maps | grep -q ' rw-s '"
+	# the agent notices QEMU's copy within its 10 ms watch
+	for i in $(seq 20); do [ "$(overwrites "$region")" = 1 ] && break; sleep 0.1; done
+	hc_check "$how: the agent took over the region QEMU loaded (overwrites=$(overwrites "$region"))" \
+		test "$(overwrites "$region")" = 1
+	grep 'region written by another writer' "/var/log/libvirt/qemu/$vm-hostclockd.log" 2>/dev/null |
+		tail -n 1 | sed 's/^/     /'
+	if [ "$how" = paused ]; then
+		hc_check "paused: the domain is paused until virsh resume" \
+			sh -c "[ \"\$(virsh domstate $vm)\" = paused ]"
+		hc_check "paused: virsh resume" virsh resume "$vm"
+	fi
+
+	# the guest's own view, from its state lines after the restore
+	for i in $(seq 60); do
+		line=$(guest_states "$mark" | tail -n 1)
+		serving "$line" && break
+		st=$(virsh domstate "$vm" 2>&1)
+		[ "$st" = running ] || { echo "     the domain is $st"; break; }
+		sleep 1
+	done
+	echo "     $how: ${i}s after the restore: $(guest_states "$mark" | wc -l) state lines, last: ${line#HCTEST state }"
+	echo "     $how: the guest's states since: $(guest_states "$mark" | sed 's/.* status=\([^ ]*\).*/\1/' | uniq -c | xargs)"
+	hc_check "$how: the guest runs on after the restore and still sees its device" \
+		sh -c "[ \"\$(virsh domstate $vm)\" = running ] && echo '$line' | grep -q ' bound=1 '"
+	hc_check "$how: the guest saw the restore as one disruption (before ${dis0:-none}, after $(state_field disruptions "$line"))" \
+		test -n "$dis0" -a "$(state_field disruptions "$line")" = "$((${dis0:-0} + 1))"
+	hc_check "$how: the guest's clock serves again ($(state_field status "$line")), PTP clock within the comparator's uncertainty + 2 us (offset $(state_field offset_ns "$line") ns, uncertainty $(state_field unc_ns "$line") ns)" \
+		serving "$line"
+	rm -f "$save"
 }
 
 inside() {
@@ -157,6 +250,18 @@ inside() {
 	hc_check "the guest finished its checks" grep -q '^HCTEST libvirt: guest checks done' "$console"
 	grep -q '^HCTEST libvirt: guest checks done' "$console" 2>/dev/null ||
 		tail -n 30 "$console" 2>/dev/null | sed 's/^/  | /'
+
+	# deployment.md's save and restore: first its runbook, then a plain
+	# restore, which resumes the guest before anyone checked the agent
+	save_restore paused
+	save_restore running
+	# what a destination host's libvirt asks first for an incoming
+	# migration (one host cannot migrate to itself): the XML back
+	# unchanged (no output), success, nothing started yet
+	hc_check "the hook's \"migrate begin\" (a migration's destination) succeeds, prints nothing, starts nothing" \
+		sh -c "out=\$(virsh dumpxml --migratable $vm |
+			sed 's|/run/hostclock/$vm,|/run/hostclock/$vm-in,|' | /etc/libvirt/hooks/qemu.d/hostclock $vm-in migrate begin -) &&
+			echo \"output: \$out\" && [ -z \"\$out\" ] && ! ls /run/hostclock/$vm-in* 2>/dev/null"
 
 	hc_check "virsh destroy" virsh destroy "$vm"
 	hc_check "QEMU is gone" sh -c "! kill -0 $qpid 2>/dev/null"

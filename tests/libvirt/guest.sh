@@ -36,4 +36,20 @@ check "PTP clock within the comparator's uncertainty + 2 us of the reference (of
 bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|soft lockup|hard LOCKUP|general protection' | head -n 3)
 check "dmesg has no WARN/BUG/Oops" test -z "$bad"
 echo "HCTEST libvirt: guest checks done, waiting for virsh destroy"
-while :; do sleep 60; done
+
+# Then one state line every 2 s, which the host follows across virsh save
+# and restore: the guest runs on, still sees its device, and what its
+# clock serves once the restoring side's agent has taken the region over.
+for s in /sys/class/misc/hostclock*; do break; done
+n=0
+while :; do
+	n=$((n + 1))
+	bound=0
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" = hostclock ] && bound=$((bound + 1))
+	done
+	r=$(hc-compare --clock "$ptp" -n 10 2>/dev/null)
+	echo "HCTEST state n=$n bound=$bound status=$(cat "$s/status" 2>/dev/null)" \
+		"disruptions=$(cat "$s/disruptions" 2>/dev/null) offset_ns=$(field offset_ns "$r") unc_ns=$(field unc_ns "$r")"
+	sleep 2
+done
