@@ -391,6 +391,16 @@ static int hcd_wake(void *arg)
 				 (unsigned long long)a->map.uncertainty);
 		hcd_agent_update(a);
 	}
+	/*
+	 * A guest answering a request that lapsed (a driver loaded while the
+	 * agent backed off, a VM resumed after a migration): asked again as
+	 * soon as a second has passed since the last request, not only at the
+	 * next tick, so that it pairs at its next poll.
+	 */
+	if (a->map.mode == HOSTCLOCK_TSC_PAIRING &&
+	    a->pair.stats.unsolicited != l->unsolicited_at_request &&
+	    a->pair.stats.bursts == l->bursts_at_request)
+		hcd_maybe_request_pairing(a, l);
 	if (l->polled <= 0)
 		return 0;
 
