@@ -8,16 +8,18 @@
 # usage: scripts/qemu-run.sh KERNEL_DIR KVER INITRD LOG TIMEOUT_S [QEMU ARGS...]
 #
 # Migration (Documentation/migration.md is the runbook these steps follow):
-# with HOSTCLOCK_QEMU_MIGRATE=live or restore and HOSTCLOCK_QEMU_STATE=PATH,
-# each QEMU gets a monitor on the FIFOs PATH[-dst].mon.in/.out. When the
-# guest prints "HCTEST qemu: migrate" (live) or "HCTEST qemu: restore", the
-# VM moves to a new QEMU whose arguments end with HOSTCLOCK_QEMU_DST_ARGS
-# (the destination's devices; the source's own by default) instead of the
-# source's: live, over the unix socket PATH.sock; restore, through the file
-# PATH.state after HOSTCLOCK_QEMU_RESTORE_WAIT seconds (default 0). The new
-# QEMU starts paused (-S); once the command in HOSTCLOCK_QEMU_ADOPTED (if
-# any) succeeds, the destination agent has taken its region back from the
-# copied content, and the VM is resumed (cont). Its console goes on in LOG.
+# with HOSTCLOCK_QEMU_MIGRATE=yes and HOSTCLOCK_QEMU_STATE=PATH, each QEMU
+# gets a monitor on the FIFOs PATH-qN.mon.in/.out. Each time the guest
+# prints "HCTEST qemu: migrate" (live) or "HCTEST qemu: restore", the VM
+# moves to a new QEMU on the other host side: the first side's QEMU has
+# this script's arguments, the second's end with HOSTCLOCK_QEMU_DST_ARGS
+# (its devices; the same as the first's by default), and moves alternate
+# between them. Live, over the unix socket PATH.sock; restore, through the
+# file PATH.state after HOSTCLOCK_QEMU_RESTORE_WAIT seconds (default 0).
+# The new QEMU starts paused (-S); once the count printed by
+# HOSTCLOCK_QEMU_OVERWRITES_1 (first side) or _2 (second) has grown (the
+# side's agent adopted the region the move copied), it is resumed (cont).
+# The consoles all go to LOG.
 #
 # The machine RAM is always an explicit backend declared before any other
 # memory backend: QEMU 10.0 and 11.1 under TCG abort a migration whose
@@ -42,13 +44,13 @@ migrate=${HOSTCLOCK_QEMU_MIGRATE:-}
 state=${HOSTCLOCK_QEMU_STATE:-}
 case $migrate in
 '') ;;
-live | restore) [ -n "$state" ] || { echo "qemu-run.sh: HOSTCLOCK_QEMU_STATE is not set" >&2; exit 1; } ;;
-*) echo "qemu-run.sh: HOSTCLOCK_QEMU_MIGRATE is live or restore, not '$migrate'" >&2; exit 1 ;;
+yes) [ -n "$state" ] || { echo "qemu-run.sh: HOSTCLOCK_QEMU_STATE is not set" >&2; exit 1; } ;;
+*) echo "qemu-run.sh: HOSTCLOCK_QEMU_MIGRATE is yes or empty, not '$migrate'" >&2; exit 1 ;;
 esac
 mem=512M
 ram=(-m "$mem" -object "memory-backend-ram,id=pcram,size=$mem" -machine memory-backend=pcram)
 
-# mon_open NAME: FIFOs for the monitor of the QEMU called NAME (src, dst)
+# mon_open NAME: FIFOs for the monitor of the QEMU called NAME (q1, q2, ...)
 mon_open() {
 	rm -f "$state-$1.mon.in" "$state-$1.mon.out" "$state-$1.mon.log"
 	mkfifo "$state-$1.mon.in" "$state-$1.mon.out" || exit 1
@@ -85,7 +87,8 @@ monitor() {
 	timeout 5 sh -c 'echo "$1" >"$2"' monitor "$*" "$state-$name.mon.in"
 }
 # await NAME PATTERN TRIES COMMAND: repeat the monitor command every 0.2 s
-# until its log shows PATTERN (extended, case-insensitive) after this call
+# until its log shows PATTERN (extended, case-insensitive) after this call;
+# the first line that does in $awaited
 await() {
 	local name=$1 pattern=$2 tries=$3 i from
 	shift 3
@@ -93,55 +96,67 @@ await() {
 	for i in $(seq "$tries"); do
 		monitor "$name" "$@"
 		sleep 0.2
-		tail -n +"$((from + 1))" "$state-$name.mon.log" | grep -qiE "$pattern" && return 0
+		awaited=$(tail -n +"$((from + 1))" "$state-$name.mon.log" | grep -iE "$pattern" | head -n 1)
+		[ -n "$awaited" ] && return 0
 	done
 	echo "qemu-run.sh: $name: no '$pattern' after '$*':" >&2
 	tail -n 5 "$state-$name.mon.log" >&2
 	return 1
 }
 
-# migrate_out: the runbook's steps (Documentation/migration.md): the
-# destination paused (-S), the source's state sent to it, the source
-# stopped, the destination agent's region taken back, then cont
-migrate_out() {
-	local src=$pid i t0 t1 t2
+# overwrites SIDE: the count of adoptions by that side's agent, or nothing
+overwrites() {
+	local var=HOSTCLOCK_QEMU_OVERWRITES_$1
+	[ -n "${!var:-}" ] && sh -c "${!var}" 2>/dev/null
+}
+
+# move KIND: the runbook's steps (Documentation/migration.md): the
+# destination paused (-S), the source's state sent to it (live) or saved
+# and loaded (restore), the source stopped, the destination agent's
+# region taken back from the copy, then cont
+move() {
+	local kind=$1 src=$pid from=q$qemus to=q$((qemus + 1)) i t0 t1 t2 before
+	local args=("${qemu_args[@]}")
+	side=$((3 - side))
+	[ "$side" = 2 ] && args=("${dst_args[@]}")
+	qemus=$((qemus + 1))
+	before=$(overwrites "$side")
 	t0=$(date +%s%N)
-	mon_open dst
-	if [ "$migrate" = live ]; then
+	mon_open "$to"
+	if [ "$kind" = migrate ]; then
 		rm -f "$state.sock"
-		start_qemu dst "${dst_args[@]}" -S -incoming "unix:$state.sock"
+		start_qemu "$to" "${args[@]}" -S -incoming "unix:$state.sock"
 		for i in $(seq 100); do
 			[ -S "$state.sock" ] && break
 			sleep 0.1
 		done
-		monitor src "migrate -d unix:$state.sock"
-		await src "status: *(completed|failed)" 600 "info migrate" &&
-			grep -qiE "status: *completed" "$state-src.mon.log" || return 1
+		monitor "$from" "migrate -d unix:$state.sock"
 	else
-		monitor src "migrate -d file:$state.state"
-		await src "status: *(completed|failed)" 600 "info migrate" &&
-			grep -qiE "status: *completed" "$state-src.mon.log" || return 1
+		rm -f "$state.state"
+		monitor "$from" "migrate -d file:$state.state"
 	fi
-	monitor src quit
+	await "$from" "status: *(completed|failed)" 600 "info migrate" || return 1
+	case $awaited in *ompleted*) ;; *) echo "qemu-run.sh: $awaited" >&2; return 1 ;; esac
+	monitor "$from" quit
 	wait "$src" 2>/dev/null
 	t1=$(date +%s%N)
-	if [ "$migrate" = restore ]; then
+	if [ "$kind" = restore ]; then
 		sleep "${HOSTCLOCK_QEMU_RESTORE_WAIT:-0}"
-		start_qemu dst "${dst_args[@]}" -S -incoming "file:$state.state"
+		start_qemu "$to" "${args[@]}" -S -incoming "file:$state.state"
 	fi
 	# loaded: paused, no longer "inmigrate"
-	await dst "VM status: paused.?$" 600 "info status" || return 1
-	if [ -n "${HOSTCLOCK_QEMU_ADOPTED:-}" ]; then
+	await "$to" "VM status: paused.?$" 600 "info status" || return 1
+	if [ -n "$before" ]; then
 		for i in $(seq 50); do
-			sh -c "$HOSTCLOCK_QEMU_ADOPTED" >/dev/null 2>&1 && break
+			[ "$(overwrites "$side")" -gt "$before" ] 2>/dev/null && break
 			sleep 0.1
 		done
-		sh -c "$HOSTCLOCK_QEMU_ADOPTED" >/dev/null 2>&1 ||
+		[ "$(overwrites "$side")" -gt "$before" ] 2>/dev/null ||
 			echo "HCTEST host: the destination agent did not adopt its region within 5 s" >>"$log"
 	fi
 	t2=$(date +%s%N)
-	monitor dst cont
-	echo "HCTEST host: $migrate: source stopped after $(((t1 - t0) / 1000000)) ms," \
+	monitor "$to" cont
+	echo "HCTEST host: $kind to side $side: source stopped after $(((t1 - t0) / 1000000)) ms," \
 		"destination resumed $(((t2 - t1) / 1000000)) ms later" >>"$log"
 }
 
@@ -152,14 +167,15 @@ else
 	dst_args=("${qemu_args[@]}")
 fi
 pids=()
+qemus=1 side=1
 : >"$log"
-[ -z "$migrate" ] || mon_open src
-start_qemu src "${qemu_args[@]}"
+[ -z "$migrate" ] || mon_open q1
+start_qemu q1 "${qemu_args[@]}"
 trap stop_all EXIT
 trap 'stop_all; exit 130' INT TERM
 
 waited=0
-moved=
+moves=0
 while kill -0 "$pid" 2>/dev/null; do
 	if [ "$waited" -ge "$limit" ]; then
 		echo "qemu-run.sh: guest still running after ${limit}s, stopping it" >&2
@@ -168,10 +184,14 @@ while kill -0 "$pid" 2>/dev/null; do
 		kill -9 "$pid" 2>/dev/null
 		break
 	fi
-	if [ -n "$migrate" ] && [ -z "$moved" ] &&
-	   grep -qE "^HCTEST qemu: (migrate|restore)" "$log"; then
-		moved=1
-		migrate_out || { echo "qemu-run.sh: the $migrate migration failed" >&2; exit 1; }
+	if [ -n "$migrate" ]; then
+		kind=$(sed -n 's/^HCTEST qemu: \(migrate\|restore\)\r\{0,1\}$/\1/p' "$log" |
+		       sed -n "$((moves + 1))p")
+		if [ -n "$kind" ]; then
+			moves=$((moves + 1))
+			move "$kind" || { echo "qemu-run.sh: move $moves ($kind) failed" >&2; exit 1; }
+			continue
+		fi
 	fi
 	sleep 1
 	waited=$((waited + 1))

@@ -20,14 +20,15 @@
 # QEMU arguments with "# hostclock-qemu: ARGS", and a second hostclock
 # region with its own agent (a fourth ivshmem device) with
 # "# hostclock-devices: 2" (or none of the ivshmem devices with 0: they
-# block migration). "# hostclock-migrate: live" or "restore" lets the
-# guest have its VM moved to a new QEMU (scripts/qemu-run.sh), whose
-# devices are a second host side's, as on another host: its own agent and
-# comparator, whose reference the agent commands in
-# "# hostclock-migrate-dst: CMD[; CMD...]" make differ from the source's;
-# a restore waits "# hostclock-restore-wait: SECONDS" (default 0) with the
-# VM saved. With "# hostclock-devices: 0" the new QEMU gets the same
-# arguments. Every ivshmem device is master=on (migratable). A scenario
+# block migration). "# hostclock-migrate: yes" lets the guest have its VM
+# moved to a new QEMU (scripts/qemu-run.sh: live migration or snapshot
+# restore, as the guest asks, as often as it asks), alternately to a
+# second host side, as on another host: its own agent and comparator, whose
+# reference the agent commands in "# hostclock-migrate-dst: CMD[; CMD...]"
+# make differ from the first's, and back; a restore waits
+# "# hostclock-restore-wait: SECONDS" (default 0) with the VM saved. With
+# "# hostclock-devices: 0" both sides' QEMUs get the same arguments. Every
+# ivshmem device is master=on (migratable). A scenario
 # that needs longer than the default bound (HOSTCLOCK_GUEST_TIMEOUT, 120 s)
 # states its own with "# hostclock-timeout: SECONDS". Words for the
 # guest kernel's command line come from "# hostclock-cmdline: WORDS"
@@ -54,7 +55,8 @@
 # fails the scenario.
 # Every process started here is stopped when the scenario ends, also on
 # failure or interrupt. A failed scenario prints its failed checks, the
-# guest console's tail and the agent's log.
+# guest console's tail and the agent's log. Consoles and host sides go to
+# build/guest, or HOSTCLOCK_GUEST_OUT (two runs at once need two).
 #
 # usage: tests/integration/run.sh [SCENARIO ...]   (default: all scenarios;
 #        named ones run on every line in HOSTCLOCK_KERNELS)
@@ -68,7 +70,7 @@ limit=${HOSTCLOCK_GUEST_TIMEOUT:-120}
 debug_scale=${HOSTCLOCK_DEBUG_TIMEOUT_SCALE:-4}
 # what KASAN, lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_OBJECTS and the rest print
 debug_reports='BUG:|WARNING:|ODEBUG|inconsistent lock state|possible (circular|recursive) locking|sleeping function called from invalid context|Oops|Call Trace|general protection'
-out=$top/build/guest
+out=${HOSTCLOCK_GUEST_OUT:-$top/build/guest}	# consoles, initramfs, host sides
 bin=$top/build/tools
 tbin=$top/build/test
 debs=$(hc_cache_dir)/debs
@@ -168,10 +170,10 @@ start_destination() {
 	done < <(sed -n 's/^# hostclock-migrate-dst: //p' "$sc" | tr ';' '\n')
 }
 
-# adopted_cmd DIR: a command that succeeds once DIR's agent has taken its
+# overwrites_cmd DIR: a command printing how often DIR's agent took its
 # region back from a migration's copy (Documentation/migration.md)
-adopted_cmd() {
-	echo "$bin/hostclockctl --region $1/region state | grep -q '^overwrites [1-9]'"
+overwrites_cmd() {
+	echo "$bin/hostclockctl --region $1/region state | sed -n 's/.* overwrites=\([0-9]*\).*/\1/p'"
 }
 
 # ivshmem devices for QEMU, in the order the guest enumerates them
@@ -295,7 +297,8 @@ run_scenario() {
 		      "HOSTCLOCK_GUEST_CMDLINE=$cmdline")
 		[ -z "$dst" ] ||
 			qenv+=("HOSTCLOCK_QEMU_DST_ARGS=$(qemu_devices "$dst" "${devices:-1}") ${qemu_opts[*]}"
-			       "HOSTCLOCK_QEMU_ADOPTED=$(adopted_cmd "$dst")")
+			       "HOSTCLOCK_QEMU_OVERWRITES_1=$(overwrites_cmd "$run")"
+			       "HOSTCLOCK_QEMU_OVERWRITES_2=$(overwrites_cmd "$dst")")
 		# shellcheck disable=SC2046 # one word per QEMU argument
 		env "${qenv[@]}" scripts/qemu-run.sh "$kimg" "$kver" "$initrd" "$log" "${bound:-$limit}" \
 			$(qemu_devices "$run" "${devices:-1}") "${qemu_opts[@]}"

@@ -3,7 +3,7 @@
 #
 # hostclock-qemu: -device vmclock
 # hostclock-devices: 0
-# hostclock-migrate: restore
+# hostclock-migrate: yes
 #
 # Guest side: QEMU's own VMCLOCK device (a peer implementation) across a
 # restore. The host migrates the running VM to a file and resumes it in a
