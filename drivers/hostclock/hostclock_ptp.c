@@ -13,6 +13,9 @@
  * clocksource. With a clocksource that is no function of the TSC (hpet,
  * acpi_pm), gettimex64 brackets honestly and getcrosststamp answers from
  * the narrowest bracket, with its bound in sysfs.
+ *
+ * While a step on disruption is pending (hostclock_sample.c), every
+ * reading is refused with ENODATA, as when there is no usable clock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
