@@ -273,7 +273,7 @@ static int hostclock_step_take(struct hostclock_dev *hc, struct hostclock_step_r
 	return 0;
 }
 
-/* Why a pending step is dropped, for the log. */
+/* Why a pending step is dropped (for the log); NULL: take it, or *wait */
 static const char *hostclock_step_why_not(struct hostclock_dev *hc, bool *wait)
 {
 	struct hostclock_error_bound err;
@@ -291,8 +291,6 @@ static const char *hostclock_step_why_not(struct hostclock_dev *hc, bool *wait)
 	*wait = false;
 	if (!READ_ONCE(hostclock_step_enabled))
 		return "step_on_disruption was turned off";
-	if (last && time_before(jiffies, last + HOSTCLOCK_STEP_RATELIMIT_S * HZ))
-		return "stepped less than 10 s ago";
 	if (state == HOSTCLOCK_STATE_FREERUNNING)
 		return "host not synchronized";
 	if (state != HOSTCLOCK_STATE_SYNCHRONIZED) {
@@ -306,6 +304,9 @@ static const char *hostclock_step_why_not(struct hostclock_dev *hc, bool *wait)
 		return "host maxerror unknown";
 	if (err.maxerror_ns > READ_ONCE(hostclock_step_max_error_ns))
 		return "host maxerror too large";
+	/* judged last: a page without time keeps the step pending */
+	if (last && time_before(jiffies, last + HOSTCLOCK_STEP_RATELIMIT_S * HZ))
+		return "stepped less than 10 s ago";
 	return NULL;
 }
 

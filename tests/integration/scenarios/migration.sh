@@ -22,7 +22,7 @@
 # disruption on a good page, polled once a second: every PTP reading of the
 # new page before the poller saw it is refused), and the drops: no time for
 # 10 s, a freerunning host (chrony then recovers alone), a maxerror too
-# large.
+# large. Last, the stepped migration again under phc2sys.
 . /hc-lib.sh
 
 modprobe hostclock
@@ -121,7 +121,12 @@ check "counters: disruptions +1, disruption_steps +1, steps_dropped +0" test \
 # from the re-rate to the good page's poll: 100 ppm over under 0.5 s
 check "the step took the 5 ms (last_step_ns $(cat $s/last_step_ns))" \
 	within "$(( $(cat $s/last_step_ns) - 5000000 ))" 50000
-check "its residual is within 1 us (last_step_residual_ns $residual)" within "$residual" 1000
+# the driver corrects while the residual exceeds 1 us, at most 3 times;
+# under a loaded TCG host the cost of a settimeofday varies by microseconds
+corr=$(dmesg | sed -n 's/.*disruption: stepped.* after \([0-9]*\) corrections.*/\1/p' | tail -n 1)
+residual_ok() { within "$residual" 10000 && { within "$residual" 1000 || [ "$corr" = 3 ]; }; }
+check "its residual is within 1 us, or within 10 us after the 3 corrections (last_step_residual_ns $residual, ${corr:-no} corrections)" \
+	residual_ok
 # then 20 s under chrony: the largest |offset| at most the residual plus 10 us
 worst=0
 : >/tmp/slow
@@ -144,21 +149,28 @@ check "chronyd ran all along" kill -0 "$chrony"
 # reading of the new page before the poller saw it must be refused
 echo 1000 >$p/poll_ms
 sleep 1.5
-b_dis=$(cat $s/disruptions) b_ref=$(cat $s/step_refused_reads)
-agent disrupt
-early=0 early_ok=0
-for i in $(seq 30); do
-	d0=$(cat $s/disruptions)
-	r=$(hc-ptp-check "$ptp" get 2>&1)
-	if [ "$d0" != "$b_dis" ] || [ "$(cat $s/disruptions)" != "$b_dis" ]; then
-		break
-	fi
-	early=$((early + 1))
-	echo "$r" | grep -q errno=ENODATA || early_ok=$((early_ok + 1))
+b_ref=$(cat $s/step_refused_reads)
+early=0 early_ok=0 tries=0
+# a try in which the poller saw the marker before the first reading
+# judges nothing: up to 3 tries
+while [ "$early" = 0 ] && [ $tries -lt 3 ]; do
+	tries=$((tries + 1))
+	b_dis=$(cat $s/disruptions)
+	agent disrupt
+	for i in $(seq 30); do
+		d0=$(cat $s/disruptions)
+		r=$(hc-ptp-check "$ptp" get 2>&1)
+		if [ "$d0" != "$b_dis" ] || [ "$(cat $s/disruptions)" != "$b_dis" ]; then
+			break
+		fi
+		early=$((early + 1))
+		echo "$r" | grep -q errno=ENODATA || early_ok=$((early_ok + 1))
+	done
+	sleep 1.2
 done
 echo 100 >$p/poll_ms
 gate_held() { [ "$early" -gt 0 ] && [ "$early_ok" = 0 ]; }
-check "PTP readings of the new page before the poller saw it: $early, none served ($early_ok)" \
+check "PTP readings of the new page before the poller saw it: $early in $tries tries, none served ($early_ok)" \
 	gate_held
 check "they are counted in step_refused_reads" test "$(cat $s/step_refused_reads)" -ge $((b_ref + early))
 i=0
@@ -204,8 +216,61 @@ sleep 0.5
 check "maxerror 5 ms: dropped (steps_dropped +$(( $(cat $s/steps_dropped) - b_drop )))" \
 	test "$(( $(cat $s/steps_dropped) - b_drop ))" = 1
 check "logged: host maxerror too large" sh -c "dmesg | grep -q 'not stepping: host maxerror too large'"
-echo 0 >$p/step_on_disruption
-
 kill "$chrony"
 wait "$chrony" 2>/dev/null
+
+# phc2sys instead of chrony, the same migration with the step. phc2sys
+# exits at a failed reading (the page without time answers ENODATA): it
+# runs here as under systemd's Restart=always, RestartSec=1
+agent maxerror 100000
+: >/tmp/phc2sys.exits
+(
+	while :; do
+		phc2sys -m -s "$ptp" -c CLOCK_REALTIME -O 0 -R 4 >>/tmp/phc2sys.out 2>&1 &
+		echo $! >/tmp/phc2sys.pid
+		wait $!
+		echo "exit $?" >>/tmp/phc2sys.exits
+		sleep 1
+	done
+) &
+phc2sys=$!
+t3=$(settle 20)
+check "phc2sys converged before the migration (${t3}s)" test "$t3" -ge 0
+b_steps=$(cat $s/disruption_steps)
+agent status unknown
+agent disrupt
+agent step 5000000
+sleep 0.3
+agent status synchronized
+g=$(now_ms)
+: >/tmp/fast
+while [ $(($(now_ms) - g)) -lt 1000 ]; do
+	off=$(realtime_offset)
+	echo "$(($(now_ms) - g)) ${off:-none}" >>/tmp/fast
+	sleep 0.1
+done
+note "phc2sys, after the good page (ms offset_ns): $(tr '\n' ' ' </tmp/fast)"
+first=$(awk '$2 != "none" { o = $2 < 0 ? -$2 : $2; if (o <= 10000) { print $1; exit } }' /tmp/fast)
+check "phc2sys: stepped once (disruption_steps +$(( $(cat $s/disruption_steps) - b_steps )))" \
+	test "$(( $(cat $s/disruption_steps) - b_steps ))" = 1
+check "phc2sys: within 10 us of the reference within 1 s of the good page (${first:-never} ms)" \
+	test "${first:-9999}" -le 1000
+residual=$(cat $s/last_step_residual_ns)
+worst=0
+: >/tmp/slow
+for i in $(seq 10); do
+	sleep 1
+	off=$(realtime_offset)
+	[ -n "$off" ] || continue
+	echo "$i $off" >>/tmp/slow
+	[ "$(abs "$off")" -gt "$worst" ] && worst=$(abs "$off")
+done
+note "phc2sys after the step (s ns): $(tr '\n' ' ' </tmp/slow); residual $residual ns"
+check "phc2sys: no overshoot, largest |offset| $worst ns <= |residual| + 10 us" \
+	test "$worst" -le $(( $(abs "$residual") + 10000 ))
+note "phc2sys exited $(wc -l </tmp/phc2sys.exits) times ($(tr '\n' ' ' </tmp/phc2sys.exits)); it said: $(grep -v ' offset ' /tmp/phc2sys.out | sed 's/^phc2sys\[[0-9.]*\]: //' | sort | uniq -c | head -n 5 | tr '\n' ' ')"
+kill "$phc2sys"
+kill "$(cat /tmp/phc2sys.pid)" 2>/dev/null
+wait "$phc2sys" 2>/dev/null
+echo 0 >$p/step_on_disruption
 agent restore
