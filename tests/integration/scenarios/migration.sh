@@ -253,8 +253,14 @@ note "phc2sys, after the good page (ms offset_ns): $(tr '\n' ' ' </tmp/fast)"
 first=$(awk '$2 != "none" { o = $2 < 0 ? -$2 : $2; if (o <= 10000) { print $1; exit } }' /tmp/fast)
 check "phc2sys: stepped once (disruption_steps +$(( $(cat $s/disruption_steps) - b_steps )))" \
 	test "$(( $(cat $s/disruption_steps) - b_steps ))" = 1
-check "phc2sys: within 10 us of the reference within 1 s of the good page (${first:-never} ms)" \
-	test "${first:-9999}" -le 1000
+# the step is the one judged above; here a loaded host may leave the
+# comparator no exchange within 10 us in that second, which judges nothing
+if grep -qv ' none$' /tmp/fast; then
+	check "phc2sys: within 10 us of the reference within 1 s of the good page (${first:-never} ms)" \
+		test "${first:-9999}" -le 1000
+else
+	note "phc2sys: 1 s after the good page not judged: the comparator measured nothing within 10 us"
+fi
 residual=$(cat $s/last_step_residual_ns)
 worst=0
 : >/tmp/slow
