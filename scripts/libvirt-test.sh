@@ -48,7 +48,8 @@ passed=0 failed=0
 
 # ---- inside the namespace and the chroot ---------------------------------
 
-virsh() { command virsh -c qemu:///system "$@"; }
+uri=qemu:///system
+virsh() { command virsh -c "$uri" "$@"; }
 
 inside_cleanup() {
 	virsh destroy "$vm" >/dev/null 2>&1 || true
@@ -120,52 +121,40 @@ serving() {
 	[ -n "$off" ] && [ -n "$unc" ] && [ "$unc" -le 10000 ] && [ "${off#-}" -le $((unc + 2000)) ]
 }
 
-# save_restore HOW: virsh save, then virsh restore the way HOW says:
-# "paused" as deployment.md's runbook (restore --paused, the agent has
-# taken the region over, virsh resume), "running" as a plain virsh restore
-# that resumes the guest at once. Checks the hook's part, the agent's
-# takeover and that the guest runs on with its clock serving; sets $qpid
-# and $apid to the restored domain's QEMU and agent.
-save_restore() {
-	local how=$1 save=/var/lib/libvirt/images/$vm/$vm.save mark last dis0 line i st
-	local opts=
+# taken_over HOW MARK DISRUPTIONS WHAT: after a restore or an incoming
+# migration (WHAT: the "restoring" or "destination" QEMU), the hook's new
+# agent served the region before that QEMU started, the agent took over
+# the region QEMU copied, and the guest (its state lines after line MARK
+# of the console) runs on with its device, one disruption more than
+# DISRUPTIONS and its clock serving. HOW "running": libvirt resumed the
+# guest itself; otherwise it waits paused for virsh resume. Sets $qpid
+# and $apid to the new QEMU and agent.
+taken_over() {
+	local how=$1 mark=$2 dis0=$3 what=$4 old="$qpid $apid" line i st a q
 
-	[ "$how" = paused ] && opts=--paused
-	# the guest's disruption count before, from its first state line on
-	for i in $(seq 10); do [ -n "$(guest_states 0)" ] && break; sleep 1; done
-	mark=$(tr -d '\r' <"$console" 2>/dev/null | wc -l)
-	last=$(guest_states 0 | tail -n 1)
-	dis0=$(state_field disruptions "$last")
-	hc_check "$how: virsh save, every ivshmem device master=on" virsh save "$vm" "$save"
-	hc_check "$how: saved: the domain is shut off, its agent ($apid) stopped and the region removed" \
-		sh -c "virsh domstate $vm; [ \"\$(virsh domstate $vm)\" = 'shut off' ] &&
-			! kill -0 $apid 2>/dev/null && ! ls $region* 2>/dev/null"
-	# shellcheck disable=SC2086 # no option or one
-	hc_check "virsh restore $opts" virsh restore $opts "$save"
-	old="$qpid $apid"
 	qpid=$(cat "/run/libvirt/qemu/$vm.pid" 2>/dev/null)
 	apid=$(cat "$region.hook-pid" 2>/dev/null)
 	qpid=${qpid:-none} apid=${apid:-none}
 	a=$(start_time "$apid") q=$(start_time "$qpid")
-	hc_check "$how: the hook's new agent ($apid) started before the restoring QEMU ($qpid) and serves $region" \
+	hc_check "$how: the hook's new agent ($apid) started before the $what QEMU ($qpid) and serves $region" \
 		sh -c "echo 'started at tick: agent ${a:-none}, QEMU ${q:-none}; before: QEMU and agent $old';
 			[ '$old' != '$qpid $apid' ] && [ -n '$a' ] && [ -n '$q' ] && [ '${a:-0}' -le '${q:-0}' ] &&
 			hostclockctl --region $region state"
-	hc_check "$how: the restored QEMU maps the region" \
+	hc_check "$how: the $what QEMU maps the region" \
 		sh -c "grep '/run/hostclock/$vm\$' /proc/$qpid/maps | grep -q ' rw-s '"
 	# the agent notices QEMU's copy within its 10 ms watch
 	for i in $(seq 20); do [ "$(overwrites "$region")" = 1 ] && break; sleep 0.1; done
-	hc_check "$how: the agent took over the region QEMU loaded (overwrites=$(overwrites "$region"))" \
+	hc_check "$how: the agent took over the region QEMU copied (overwrites=$(overwrites "$region"))" \
 		test "$(overwrites "$region")" = 1
 	grep 'region written by another writer' "/var/log/libvirt/qemu/$vm-hostclockd.log" 2>/dev/null |
 		tail -n 1 | sed 's/^/     /'
-	if [ "$how" = paused ]; then
-		hc_check "paused: the domain is paused until virsh resume" \
+	if [ "$how" != running ]; then
+		hc_check "$how: the domain is paused until virsh resume" \
 			sh -c "[ \"\$(virsh domstate $vm)\" = paused ]"
-		hc_check "paused: virsh resume" virsh resume "$vm"
+		hc_check "$how: virsh resume" virsh resume "$vm"
 	fi
 
-	# the guest's own view, from its state lines after the restore
+	# the guest's own view, from its state lines since
 	for i in $(seq 60); do
 		line=$(guest_states "$mark" | tail -n 1)
 		serving "$line" && break
@@ -173,26 +162,52 @@ save_restore() {
 		[ "$st" = running ] || { echo "     the domain is $st"; break; }
 		sleep 1
 	done
-	echo "     $how: ${i}s after the restore: $(guest_states "$mark" | wc -l) state lines, last: ${line#HCTEST state }"
+	echo "     $how: ${i}s after: $(guest_states "$mark" | wc -l) state lines, last: ${line#HCTEST state }"
 	echo "     $how: the guest's states since: $(guest_states "$mark" | sed 's/.* status=\([^ ]*\).*/\1/' | uniq -c | xargs)"
-	hc_check "$how: the guest runs on after the restore and still sees its device" \
+	hc_check "$how: the guest runs on and still sees its device" \
 		sh -c "[ \"\$(virsh domstate $vm)\" = running ] && echo '$line' | grep -q ' bound=1 '"
-	hc_check "$how: the guest saw the restore as one disruption (before ${dis0:-none}, after $(state_field disruptions "$line"))" \
+	hc_check "$how: the guest saw one disruption (before ${dis0:-none}, after $(state_field disruptions "$line"))" \
 		test -n "$dis0" -a "$(state_field disruptions "$line")" = "$((${dis0:-0} + 1))"
 	hc_check "$how: the guest's clock serves again ($(state_field status "$line")), PTP clock within the comparator's uncertainty + 2 us (offset $(state_field offset_ns "$line") ns, uncertainty $(state_field unc_ns "$line") ns)" \
 		serving "$line"
+}
+
+# guest_before: $mark, the console's length, and $dis0, the guest's
+# disruption count, from its first state line on
+guest_before() {
+	local i
+	for i in $(seq 10); do [ -n "$(guest_states 0)" ] && break; sleep 1; done
+	mark=$(tr -d '\r' <"$console" 2>/dev/null | wc -l)
+	dis0=$(state_field disruptions "$(guest_states 0 | tail -n 1)")
+}
+
+# save_restore HOW: virsh save, then virsh restore the way HOW says:
+# "paused" as deployment.md's runbook (restore --paused, the agent has
+# taken the region over, virsh resume), "running" as a plain virsh restore
+# that resumes the guest at once.
+save_restore() {
+	local how=$1 save=/var/lib/libvirt/images/$vm/$vm.save mark dis0 opts=
+
+	[ "$how" = paused ] && opts=--paused
+	guest_before
+	hc_check "$how: virsh save, every ivshmem device master=on" virsh save "$vm" "$save"
+	hc_check "$how: saved: the domain is shut off, its agent ($apid) stopped and the region removed" \
+		sh -c "virsh domstate $vm; [ \"\$(virsh domstate $vm)\" = 'shut off' ] &&
+			! kill -0 $apid 2>/dev/null && ! ls $region* 2>/dev/null"
+	# shellcheck disable=SC2086 # no option or one
+	hc_check "virsh restore $opts" virsh restore $opts "$save"
+	taken_over "$how" "$mark" "$dis0" restoring
 	rm -f "$save"
 }
 
-inside() {
-	local region=/run/hostclock/$vm console=/var/log/libvirt/qemu/$vm-console.log
-	local i qpid apid out user
-	# every step below is judged by check; none may end the test early
-	set +e
-	trap inside_cleanup EXIT
+# host_setup ROLE: this host's part of deployment.md (the package, the
+# hook, the agent's options), its libvirtd and virtlogd, the guest's
+# files and the comparator; ROLE "dst", the second host, has a host UUID
+# of its own and its libvirtd's sockets in /hc-xfer/dst for the first
+host_setup() {
+	local role=$1 i
 
 	hc_check "hostclockd package installed" dpkg -i /hc-debs/hostclockd_*_amd64.deb
-	# the deployment guide's steps: the hook, the agent's options
 	mkdir -p /etc/libvirt/hooks/qemu.d
 	ln -s /usr/share/hostclockd/libvirt/qemu-hook /etc/libvirt/hooks/qemu.d/hostclock
 	user=$(sed -n 's/^#*user = "\(.*\)"/\1/p' /etc/libvirt/qemu.conf | head -n 1)
@@ -200,6 +215,14 @@ inside() {
 	# the test's namespace must not make cgroups on this machine
 	echo 'cgroup_controllers = [ ]' >>/etc/libvirt/qemu.conf
 	rm -f /etc/libvirt/qemu/networks/autostart/*.xml
+	# libvirt refuses to migrate between daemons of one host UUID
+	if [ "$role" = dst ]; then
+		mkdir -p /hc-xfer/dst
+		printf 'host_uuid = "%s"\nunix_sock_dir = "/hc-xfer/dst"\n' \
+			6c7a1b3e-0000-4000-8000-00000000d057 >>/etc/libvirt/libvirtd.conf
+	else
+		echo 'host_uuid = "6c7a1b3e-0000-4000-8000-000000005c00"' >>/etc/libvirt/libvirtd.conf
+	fi
 
 	virtlogd >/var/log/virtlogd.out 2>&1 &
 	virtlogd_pid=$!
@@ -216,7 +239,74 @@ inside() {
 	cmp_pid=$!
 	for i in $(seq 50); do [ -s /run/hctest/compare ] && break; sleep 0.1; done
 	chown "$user:" /run/hctest/compare	# the test's own device, not the recipe's
+}
 
+# gone_checks: QEMU $qpid and agent $apid have exited, the region is removed
+gone_checks() {
+	hc_check "QEMU is gone" sh -c "! kill -0 $qpid 2>/dev/null"
+	hc_check "the agent is gone (stopped by the hook)" sh -c "! kill -0 $apid 2>/dev/null"
+	hc_check "the region, its lock and sockets are removed" \
+		sh -c "ls -la /run/hostclock; ! ls $region* 2>/dev/null"
+}
+
+# migrate_out: virsh migrate --live --suspend to the second host, as
+# deployment.md's runbook; the source's side is checked here, the
+# destination's there (inside_dst), whose verdicts are counted here
+migrate_out() {
+	local x=/hc-xfer mark dis0 i out dst="qemu+unix:///system?socket=/hc-xfer/dst/libvirt-sock"
+
+	guest_before
+	for i in $(seq 150); do [ -e $x/dst-ready ] && break; sleep 0.2; done
+	hc_check "migrate: the second host's libvirtd answers" virsh -c "$dst" version
+	hc_check "migrate: virsh migrate --live --suspend to the second host" \
+		timeout 120 virsh migrate --live --suspend "$vm" "$dst" tcp://127.0.0.1
+	hc_check "migrate: on the source the domain is shut off (stopped, release)" \
+		sh -c "[ \"\$(virsh domstate $vm)\" = 'shut off' ]"
+	gone_checks
+	echo "${dis0:-}" >$x/disruptions
+	touch $x/migrated
+	for i in $(seq 150); do [ -e $x/dst-done ] && break; sleep 1; done
+	while IFS= read -r out; do
+		case $out in
+		"ok   "*) hc_ok "destination: ${out#ok   }" ;;
+		"FAIL "*) hc_fail "destination: ${out#FAIL }" ;;
+		*" passed, "*" failed") ;;
+		*) printf '%s\n' "$out" ;;
+		esac
+	done <$x/dst.out
+	[ -e $x/dst-done ] || hc_fail "destination: its checks did not end within 150 s"
+}
+
+# inside_dst: the second host; waits for the migrated domain, checks
+# what the destination does, resumes the guest, destroys it
+inside_dst() {
+	local region=/run/hostclock/$vm console=/var/log/libvirt/qemu/$vm-console.log x=/hc-xfer
+	local i qpid=none apid=none user
+	set +e
+	# this host's libvirtd, also for the virsh that checks run
+	uri="qemu+unix:///system?socket=$x/dst/libvirt-sock"
+	export LIBVIRT_DEFAULT_URI=$uri
+	trap 'inside_cleanup; touch /hc-xfer/dst-done' EXIT
+
+	host_setup dst
+	touch $x/dst-ready
+	for i in $(seq 600); do [ -e $x/migrated ] || [ -e $x/stop ] && break; sleep 0.5; done
+	if [ -e $x/migrated ]; then
+		taken_over migrate 0 "$(cat $x/disruptions)" destination
+		hc_check "virsh destroy" virsh destroy "$vm"
+		gone_checks
+	fi
+	echo "$passed passed, $failed failed"
+}
+
+inside() {
+	local region=/run/hostclock/$vm console=/var/log/libvirt/qemu/$vm-console.log
+	local i qpid apid out user
+	# every step below is judged by check; none may end the test early
+	set +e
+	trap 'inside_cleanup; touch /hc-xfer/stop' EXIT
+
+	host_setup src
 	domain_xml "$vm" "$region" >/run/hctest/$vm.xml
 	hc_check "virsh define" virsh define "/run/hctest/$vm.xml"
 	hc_check "the defined domain carries hostclock.xml's region" \
@@ -263,11 +353,8 @@ inside() {
 			sed 's|/run/hostclock/$vm,|/run/hostclock/$vm-in,|' | /etc/libvirt/hooks/qemu.d/hostclock $vm-in migrate begin -) &&
 			echo \"output: \$out\" && [ -z \"\$out\" ] && ! ls /run/hostclock/$vm-in* 2>/dev/null"
 
-	hc_check "virsh destroy" virsh destroy "$vm"
-	hc_check "QEMU is gone" sh -c "! kill -0 $qpid 2>/dev/null"
-	hc_check "the agent is gone (stopped by the hook)" sh -c "! kill -0 $apid 2>/dev/null"
-	hc_check "the region, its lock and sockets are removed" \
-		sh -c "ls -la /run/hostclock; ! ls $region* 2>/dev/null"
+	# and to a second host: libvirt's own virsh migrate
+	migrate_out
 	grep -h 'hostclock hook' /var/log/libvirtd.out /var/log/libvirt/qemu/$vm.log 2>/dev/null |
 		sed 's/^/     /' | tail -n 4
 
@@ -294,6 +381,10 @@ inside() {
 
 if [ "${1:-}" = --inside ]; then
 	inside
+	exit
+fi
+if [ "${1:-}" = --inside-dst ]; then
+	inside_dst
 	exit
 fi
 
@@ -363,11 +454,17 @@ run=$(mktemp -d "$cache/run.XXXXXX")
 trap 'rm -rf "$run"' EXIT
 mkdir -p "$run/upper" "$run/work" "$run/merged"
 log "libvirt in an overlay of $root (guest $kver)"
-unshare --mount --net --pid --fork --kill-child --propagation private -- /bin/bash -c '
+# host ROLE LOWER RUN TOP DEBS WORK: one host, in mount and PID namespaces
+# of its own: an overlay of LOWER in RUN (RUN/dst for the second host),
+# /hc-xfer shared by both hosts, then the test's ROLE in the chroot
+host='
 	set -e
-	lower=$1 run=$2 top=$3 debs=$4 work=$5
-	m=$run/merged
-	mount -t overlay overlay -o "lowerdir=$lower,upperdir=$run/upper,workdir=$run/work" "$m"
+	role=$1 lower=$2 run=$3 top=$4 debs=$5 work=$6
+	r=$run
+	[ "$role" = src ] || r=$run/$role
+	mkdir -p "$r/upper" "$r/work" "$r/merged"
+	m=$r/merged
+	mount -t overlay overlay -o "lowerdir=$lower,upperdir=$r/upper,workdir=$r/work" "$m"
 	mount -t proc proc "$m/proc"
 	mount -t sysfs sysfs "$m/sys"
 	# a /dev of its own (libvirt gives each QEMU a private /dev made from it)
@@ -386,11 +483,26 @@ unshare --mount --net --pid --fork --kill-child --propagation private -- /bin/ba
 		mkdir -p "$m/${b#*:}"
 		mount --bind -o ro "${b%%:*}" "$m/${b#*:}"
 	done
-	ip link set lo up
+	mkdir -p "$m/hc-xfer"
+	mount --bind "$run/xfer" "$m/hc-xfer"
+	opt=--inside
+	[ "$role" = src ] || opt=--inside-$role
 	exec chroot "$m" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 		LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive HOSTCLOCK_GUEST_TIMEOUT='"$limit"' \
-		/bin/bash /hc-tree/scripts/libvirt-test.sh --inside' \
-	libvirt-ns "$root" "$run" "$top" "$debs" "$work" | tee "$run/result"
+		/bin/bash /hc-tree/scripts/libvirt-test.sh "$opt"'
+mkdir -p "$run/xfer"
+# two hosts on one loopback-only network; the second ends with the first
+unshare --net --fork --kill-child -- /bin/bash -c '
+	ip link set lo up
+	unshare --mount --pid --fork --kill-child --propagation private -- \
+		/bin/bash -c "$1" host dst "${@:2}" >"$3/xfer/dst.out" 2>&1 &
+	dst=$!
+	unshare --mount --pid --fork --kill-child --propagation private -- \
+		/bin/bash -c "$1" host src "${@:2}"
+	rc=$?
+	kill "$dst" 2>/dev/null
+	wait "$dst"
+	exit $rc' libvirt-net "$host" "$root" "$run" "$top" "$debs" "$work" | tee "$run/result"
 # the inner test prints its own count; without one, it broke off
 tail -n 1 "$run/result" | grep -Eq '^[0-9]+ passed, [0-9]+ failed$' ||
 	{ echo "FAIL the test in the namespace broke off"; echo "0 passed, 1 failed"; exit 1; }
