@@ -25,7 +25,14 @@
 # region over the new one; the agent takes it over, and the guest runs on
 # with its device, counts one disruption and serves time again within the
 # same bound; the hook's "migrate begin" (a migration's destination) asks
-# for nothing; virsh destroy stops the agent and removes the region; a domain whose region is in /dev/shm (where libvirt's
+# for nothing; then virsh migrate --live --suspend to a second libvirtd
+# (a second overlay in mount and PID namespaces of its own, with its own
+# host UUID, on the same loopback network; it reports its verdicts through
+# a shared directory): the source's hook stops its agent and removes the
+# region, the destination's serves a new one before its QEMU starts, the
+# agent takes the copy over, and after virsh resume the guest serves time
+# as after a restore; virsh destroy there stops the agent and removes the
+# region; a domain whose region is in /dev/shm (where libvirt's
 # own <shmem> puts it) does not start, and the agent refuses that directory.
 #
 # Needs scripts/install-deps.sh deb (the packages, the bookworm chroot) and
@@ -163,7 +170,8 @@ taken_over() {
 		sleep 1
 	done
 	echo "     $how: ${i}s after: $(guest_states "$mark" | wc -l) state lines, last: ${line#HCTEST state }"
-	echo "     $how: the guest's states since: $(guest_states "$mark" | sed 's/.* status=\([^ ]*\).*/\1/' | uniq -c | xargs)"
+	echo "     $how: the guest's states since (status offset/uncertainty ns):" \
+		"$(guest_states "$mark" | sed 's/.* status=\([^ ]*\).* offset_ns=\([^ ]*\) unc_ns=\([^ ]*\).*/\1 \2\/\3,/' | xargs)"
 	hc_check "$how: the guest runs on and still sees its device" \
 		sh -c "[ \"\$(virsh domstate $vm)\" = running ] && echo '$line' | grep -q ' bound=1 '"
 	hc_check "$how: the guest saw one disruption (before ${dis0:-none}, after $(state_field disruptions "$line"))" \
