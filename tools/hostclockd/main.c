@@ -277,6 +277,9 @@ struct hcd_loop {
 	u64 bursts_at_request;
 	u64 unsolicited_at_request;
 	u64 overwrites_seen;	/* adoptions hcd_adopted() has followed */
+	u64 adopted_ns;		/* CLOCK_MONOTONIC of the last adoption, 0: none */
+	u64 eager_until_ns;	/* hcd_pairing_eager() until then, */
+	u64 eager_bursts;	/* while no burst was served since */
 	char kvm_err[512];
 	struct hcd_ratelimit pair_log;
 	struct hcd_ratelimit region_log;
@@ -289,6 +292,25 @@ struct hcd_loop {
  * After first contact or a jump, bursts come at 1, 2, 4, ... s so that the
  * TSC ratio is fitted early, then at the pairing interval.
  */
+/*
+ * After an adoption a guest is on its way (a migration or restore copied
+ * its region here; the VM is paused until the copy is complete): keep a
+ * request up, asked again as soon as one lapses, so that the guest answers
+ * at its first poll after resuming. Until the first burst is served, for
+ * at most HCD_ADOPT_EAGER_NS, and only after an adoption that came
+ * HCD_ADOPT_QUIET_NS after the one before: a guest that scribbles on its
+ * region to be adopted again and again gets no more than the normal pace
+ * (an outstanding request costs a poll every millisecond).
+ */
+#define HCD_ADOPT_EAGER_NS	(30ULL * 1000 * 1000 * 1000)
+#define HCD_ADOPT_QUIET_NS	(60ULL * 1000 * 1000 * 1000)
+
+static bool hcd_pairing_eager(const struct hcd_agent *a, const struct hcd_loop *l, u64 now)
+{
+	return now < l->eager_until_ns && !a->map.valid &&
+	       a->pair.stats.bursts == l->eager_bursts;
+}
+
 static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 {
 	u64 now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
@@ -297,6 +319,13 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 
 	if (a->pair.outstanding)
 		return;
+	if (hcd_pairing_eager(a, l, now)) {
+		hcd_pairing_request(&a->pair);
+		l->last_pair_ns = now;
+		l->bursts_at_request = a->pair.stats.bursts;
+		l->unsolicited_at_request = a->pair.stats.unsolicited;
+		return;
+	}
 	/*
 	 * A guest that started exchanges while nothing was asked (a driver
 	 * loaded meanwhile, answering a lapsed request) and was served no
@@ -337,7 +366,14 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
  */
 static void hcd_adopted(struct hcd_agent *a, struct hcd_loop *l)
 {
+	u64 now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+
 	l->overwrites_seen = a->overwrites;
+	if (!l->adopted_ns || now - l->adopted_ns >= HCD_ADOPT_QUIET_NS) {
+		l->eager_until_ns = now + HCD_ADOPT_EAGER_NS;
+		l->eager_bursts = a->pair.stats.bursts;
+	}
+	l->adopted_ns = now;
 	l->retry_ns = (u64)HCD_PAIR_RETRY_MS * 1000000;
 	if (a->pair.outstanding) {
 		l->last_pair_ns = a->pair.requested_ns;
@@ -395,11 +431,13 @@ static int hcd_wake(void *arg)
 	 * A guest answering a request that lapsed (a driver loaded while the
 	 * agent backed off, a VM resumed after a migration): asked again as
 	 * soon as a second has passed since the last request, not only at the
-	 * next tick, so that it pairs at its next poll.
+	 * next tick, so that it pairs at its next poll. Just after an
+	 * adoption, at once (hcd_pairing_eager()).
 	 */
 	if (a->map.mode == HOSTCLOCK_TSC_PAIRING &&
-	    a->pair.stats.unsolicited != l->unsolicited_at_request &&
-	    a->pair.stats.bursts == l->bursts_at_request)
+	    ((a->pair.stats.unsolicited != l->unsolicited_at_request &&
+	      a->pair.stats.bursts == l->bursts_at_request) ||
+	     hcd_pairing_eager(a, l, (u64)hcd_clock_ns(CLOCK_MONOTONIC))))
 		hcd_maybe_request_pairing(a, l);
 	if (l->polled <= 0)
 		return 0;
