@@ -353,9 +353,9 @@ inside() {
 	# restore, which resumes the guest before anyone checked the agent
 	save_restore paused
 	save_restore running
-	# what a destination host's libvirt asks first for an incoming
-	# migration (one host cannot migrate to itself): the XML back
-	# unchanged (no output), success, nothing started yet
+	# what a destination's libvirt asks first for an incoming migration,
+	# by itself: the XML back unchanged (no output), success, nothing
+	# started yet (the migration below needs only the success)
 	hc_check "the hook's \"migrate begin\" (a migration's destination) succeeds, prints nothing, starts nothing" \
 		sh -c "out=\$(virsh dumpxml --migratable $vm |
 			sed 's|/run/hostclock/$vm,|/run/hostclock/$vm-in,|' | /etc/libvirt/hooks/qemu.d/hostclock $vm-in migrate begin -) &&
