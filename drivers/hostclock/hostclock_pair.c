@@ -6,7 +6,11 @@
  *
  * The agent notices the first exchange of a burst only at its next poll (up
  * to about a millisecond), so that exchange is waited for with interrupts
- * on, sleeping between looks; the agent then spins, and the remaining
+ * on: without sleeping for HOSTCLOCK_PAIR_WAKE_SPIN_NS, since the agent
+ * then waits only a millisecond for the guest to finish it and a short
+ * sleep can overshoot that (under TCG, often: after a migration the agent
+ * got bursts of one unfinished exchange for seconds), then sleeping
+ * between looks. The agent then spins, and the remaining
  * exchanges run with interrupts off, each for at most a round trip or
  * HOSTCLOCK_PAIR_EXCHANGE_NS. Nothing the host writes can hold a CPU
  * longer than those bounds.
@@ -16,13 +20,15 @@
 #include <linux/delay.h>
 #include <linux/irqflags.h>
 #include <linux/ktime.h>
+#include <linux/sched.h>
 #include <linux/timekeeping.h>
 #include <asm/tsc.h>
 
 #include "hostclock.h"
 
 #define HOSTCLOCK_PAIR_EXCHANGES	16
-#define HOSTCLOCK_PAIR_WAKE_LOOKS	60	/* of 50-100 us: 3 to 6 ms */
+#define HOSTCLOCK_PAIR_WAKE_SPIN_NS	(2 * NSEC_PER_MSEC)
+#define HOSTCLOCK_PAIR_WAKE_LOOKS	60	/* of 50-100 us: 3 to 6 ms more */
 #define HOSTCLOCK_PAIR_EXCHANGE_NS	(50 * NSEC_PER_USEC)
 
 /* Start exchange @n: t1, then the sequence number that publishes it. */
@@ -54,12 +60,21 @@ static bool hostclock_pair_answered(struct hostclock_mailbox *mb, u32 n)
 	return le32_to_cpu(READ_ONCE(mb->host_seq)) == n;
 }
 
-/* The first exchange: wake the agent, sleeping between looks. */
+/* The first exchange: wake the agent, looking without sleeping, then sleeping. */
 static bool hostclock_pair_wake(struct hostclock_mailbox *mb, u32 n)
 {
-	unsigned int i;
 	u64 t1 = hostclock_pair_start(mb, n);
+	u64 spin_end = ktime_get_mono_fast_ns() + HOSTCLOCK_PAIR_WAKE_SPIN_NS;
+	unsigned int i;
 
+	while (ktime_get_mono_fast_ns() < spin_end) {
+		if (hostclock_pair_answered(mb, n)) {
+			hostclock_pair_finish(mb, n, t1);
+			return true;
+		}
+		cpu_relax();
+		cond_resched();
+	}
 	for (i = 0; i < HOSTCLOCK_PAIR_WAKE_LOOKS; i++) {
 		if (hostclock_pair_answered(mb, n)) {
 			hostclock_pair_finish(mb, n, t1);
