@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hc-uevent: listen to kernel uevents for SECONDS and print, one line each,
- * those that carry HOSTCLOCK_EVENT, with their HOSTCLOCK_* variables. The
- * guests have no udev; this is what a udev rule would match on.
+ * those that carry HOSTCLOCK_EVENT, with their HOSTCLOCK_* variables and
+ * last mono_ns=CLOCK_MONOTONIC when it was received. The guests have no
+ * udev; this is what a udev rule would match on.
  *
  * usage: hc-uevent SECONDS
  */
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
 	int secs = argc > 1 ? atoi(argv[1]) : 10;
+	struct timespec now;
 	char buf[8192];
 	time_t end;
 	int fd;
@@ -50,7 +52,8 @@ int main(int argc, char **argv)
 		for (i = strlen(buf) + 1; i < n; i += strlen(buf + i) + 1)
 			if (!strncmp(buf + i, "HOSTCLOCK_", 10))
 				printf(" %s", buf + i);
-		printf("\n");
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		printf(" mono_ns=%lld\n", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
 		fflush(stdout);
 	}
 	return 0;
