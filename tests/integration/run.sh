@@ -38,6 +38,9 @@
 # 6.1, whose preemption code 6.12 shares, for the time budget) whose
 # kernel can take them (preempt= needs CONFIG_PREEMPT_DYNAMIC; the guest
 # checks that the mode took effect).
+# "# hostclock-lines: LINE..." limits a scenario to those lines (for the
+# time budget: migration, whose every phase the real moves of
+# live-migration and snapshot-restore repeat on every line).
 # A scenario marked "# hostclock-named-only: yes" runs only when named on
 # the command line (its suite runs it: metrics, by make monitoring-test).
 # "# hostclock-as-booted: yes" runs the scenario a second time as users
@@ -362,6 +365,8 @@ while read -r line kver kdir env hkdir <&3; do
 		*" $line "*) ;;
 		*) [ "$explicit" -gt 0 ] || grep -q '^# hostclock-every-line: yes' "$sc" || continue ;;
 		esac
+		only=" $(sed -n 's/^# hostclock-lines: //p' "$sc") "
+		[ "$explicit" -gt 0 ] || [ "$only" = "  " ] || [[ $only == *" $line "* ]] || continue
 		run_scenario "$sc" "$line" "$kver" "$kimg" "$modules"
 		variants=$(sed -n 's/^# hostclock-cmdline-variants: //p' "$sc")
 		case $variant_lines in *" $line "*) ;; *) variants= ;; esac

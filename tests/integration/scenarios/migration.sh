@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # hostclock-timeout: 300
+# hostclock-lines: 6.12
 #
 # Guest side: simulated migrations with chrony following hostclock's PTP
 # clock and hostclock the current clocksource.
