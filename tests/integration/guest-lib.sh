@@ -194,3 +194,83 @@ rmmod_refused() {
 	echo "$_out" | grep -qiE 'busy|temporarily unavailable|in use' &&
 		[ -d /sys/module/hostclock ] && grep -qx hostclock "$cs/current_clocksource"
 }
+
+# converge LIMIT_S: seconds until |reference - CLOCK_REALTIME| stayed under
+# 10 us for 5 s in a row, or -1 after LIMIT_S
+converge() {
+	_t=0 _run=0
+	while [ $_t -lt "$1" ]; do
+		sleep 1
+		_t=$((_t + 1))
+		_o=$(realtime_offset)
+		if [ -n "$_o" ] && within "$_o" 10000; then
+			_run=$((_run + 1))
+			[ $_run -ge 5 ] && { echo $((_t - 4)); return; }
+		else
+			_run=0
+		fi
+	done
+	echo -1
+}
+
+# moved KIND [SECONDS]: the guest asks the host to move its VM (run.sh's
+# "hostclock-migrate: yes"; KIND migrate or restore) while the comparator
+# traces reference - CLOCK_REALTIME about every 120 ms for SECONDS (default
+# 20) and hostclock's uevents are kept in /tmp/move-uevents (each with its
+# CLOCK_MONOTONIC), then reads both. Samples with an uncertainty over 10 us
+# are left out (one whose exchange straddled the stop is among them).
+# Sets:
+#   moved_at     the first sample after the move (-1: no move seen)
+#   resume_off   its offset, ns
+#   recovery_ms  from the last sample before the move (an upper bound on
+#                the time since the VM resumed) to the first of a run
+#                within 10 us that lasts to the trace's end, at least 3 s;
+#                -1 if none
+#   good_ms      from that same sample to the status uevent saying
+#                synchronized that followed the disruption uevent: the
+#                guest has a good page again (-1: none)
+#   settle_ms    from that uevent to the first sample of the final run
+#                within 10 us (-1000000: none)
+#   max_after    the largest |offset| from the move on, ns
+#   overshoot    the largest |offset| after the first sample within 10 us
+#                (over 10 us: it came back in and went out again), ns
+moved() {
+	hc-uevent $((${2:-20} + 10)) >/tmp/move-uevents &
+	_ue=$!
+	hc-compare --clock realtime -n 5 --repeat $((${2:-20} * 8)) --every 100 >/tmp/trace 2>/dev/null &
+	_tr=$!
+	sleep 2
+	echo "HCTEST qemu: $1"
+	wait $_tr
+	kill $_ue 2>/dev/null
+	wait $_ue 2>/dev/null
+	_good=$(awk '/HOSTCLOCK_EVENT=disruption/ { d = 1 }
+		d && /HOSTCLOCK_EVENT=status HOSTCLOCK_STATUS=synchronized/ {
+			sub(/.*mono_ns=/, ""); print; exit }' /tmp/move-uevents)
+	set -- $(awk -v good="${_good:--1}" '
+		function abs(x) { return x < 0 ? -x : x }
+		!/mono_ns=/ { next }
+		{ split("", v); for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		v["unc_ns"] > 10000 { next }
+		{ n++; m[n] = v["mono_ns"]; o[n] = v["offset_ns"] + 0 }
+		END {
+			at = -1
+			for (i = 2; i <= n; i++) if (abs(o[i] - o[i - 1]) > 1000000) { at = i; break }
+			if (at < 0) { print -1, 0, -1, -1, -1000000, 0, 0; exit }
+			fin = n + 1
+			for (i = n; i >= at && abs(o[i]) <= 10000; i--) fin = i
+			rec = -1
+			if (fin <= n && m[n] - m[fin] >= 3e9) rec = int((m[fin] - m[at - 1]) / 1e6)
+			g = good < 0 ? -1 : int((good - m[at - 1]) / 1e6)
+			st = good < 0 || rec < 0 ? -1000000 : int((m[fin] - good) / 1e6)
+			mx = 0
+			for (i = at; i <= n; i++) if (abs(o[i]) > mx) mx = abs(o[i])
+			for (in10 = at; in10 <= n && abs(o[in10]) > 10000; in10++) ;
+			ov = 0
+			for (i = in10; i <= n; i++) if (abs(o[i]) > ov) ov = abs(o[i])
+			printf "%d %.0f %d %d %d %.0f %.0f\n", at, o[at], rec, g, st, mx, ov
+		}' /tmp/trace)
+	moved_at=$1 resume_off=$2 recovery_ms=$3 good_ms=$4 settle_ms=$5 max_after=$6 overshoot=$7
+	note "trace around the move (mono_ns offset_ns unc_ns): $(awk -v a="$moved_at" \
+		'/mono_ns=/ && NR >= a - 2 && NR <= a + 12 { gsub(/[a-z_]+=/, ""); printf "%s; ", $0 }' /tmp/trace)"
+}
