@@ -3,6 +3,7 @@
 #
 # hostclock-every-line: yes
 # hostclock-peer-tests: yes
+# hostclock-lines: 5.10 7.x
 # hostclock-timeout: 300
 #
 # Guest side: the kernel's own tests, built unchanged from linux-source-6.1
