@@ -5,8 +5,9 @@
 # hostclockd on a fresh region and a QEMU guest (Debian 6.12, TCG) with
 # hostclock.ko, and shows what happens in the guest as it happens: the
 # module binding, pairing, the clocksource switch, chrony converging from
-# 1 s off on hostclock's PTP clock, the sysfs counters, then a simulated
-# migration and the recovery. Everything it starts is stopped at the end,
+# 1 s off on hostclock's PTP clock, the sysfs counters, then a real live
+# migration to a second QEMU with another agent (Documentation/migration.md)
+# and the recovery. Everything it starts is stopped at the end,
 # also on Ctrl-C.
 
 set -euo pipefail
@@ -23,7 +24,7 @@ say "Building hostclock.ko, the host agent and the test programs"
 scripts/build-modules.sh | tail -n 1
 make -s tools testbins
 
-say "Starting hostclockd and a QEMU guest (Linux $kernels under TCG); about a minute"
+say "Starting two hostclockd (a source and a destination host side) and a QEMU guest (Linux $kernels under TCG); about a minute"
 log=build/guest/guest-demo-live.out
 rm -f build/guest/guest-demo-*-amd64.log
 mkdir -p build/guest
