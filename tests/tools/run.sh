@@ -431,6 +431,20 @@ cp "$src" "$dir/src.img"
 "$bin/hostclock-dump" --json "$dir/src.img" >"$dir/found.json"
 "$bin/hostclock-dump" --json "$dst" >"$dir/own.json"
 dd if="$dir/src.img" of="$dst" bs=8192 count=1 conv=notrunc status=none
+# the agent's own watch (10 ms) adopts it: look at the page, not asking the
+# agent (its state command would adopt the copy itself)
+# (a marker unlike the found one and the agent's own: its next update
+# alone would bring back its own)
+found_marker=$(json_field "$dir/found.json" disruption_marker)
+own_marker=$(json_field "$dir/own.json" disruption_marker)
+watched=
+for _ in $(seq 50); do
+	"$bin/hostclock-dump" --json "$dst" >"$dir/watch.json" 2>/dev/null
+	m=$(json_field "$dir/watch.json" disruption_marker)
+	[ "$m" != "$found_marker" ] && [ "$m" != "$own_marker" ] && { watched=1; break; }
+	sleep 0.01
+done
+check "issue 14: the agent's own watch adopts the copy, unasked (50 looks at the page)" test -n "$watched"
 adopted() { "$bin/hostclockctl" --region "$dst" state | grep -q ' overwrites=1$'; }
 for _ in $(seq 20); do adopted && break; sleep 0.05; done
 "$bin/hostclockctl" --region "$dst" state >"$dir/dst.state"
