@@ -105,6 +105,9 @@ struct hostclock_counters {
  * @step_pending: a disruption armed a step that is neither taken nor
  *	dropped yet; the PTP clock refuses readings meanwhile
  * @step_armed: jiffies when @step_pending was set
+ * @step_gen: bumped when a pending step ends, taken or dropped: a PTP
+ *	reading whose system time was taken under another generation is
+ *	refused (it may straddle the step)
  * @last_step_ns: the last step's size (host minus CLOCK_REALTIME before it)
  * @last_step_residual_ns: host minus CLOCK_REALTIME measured after the
  *	last step and its corrections
@@ -155,6 +158,7 @@ struct hostclock_dev {
 	unsigned long last_step;
 	bool step_pending;
 	unsigned long step_armed;
+	u32 step_gen;
 	s64 last_step_ns;
 	s64 last_step_residual_ns;
 	struct ratelimit_state uevent_rs;
@@ -194,7 +198,7 @@ void hostclock_dev_destroy(struct hostclock_dev *hc);
 void hostclock_dev_put(struct hostclock_dev *hc);
 int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 			  struct timespec64 *ts);
-int hostclock_dev_ptp_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
+int hostclock_dev_ptp_time_at(struct hostclock_dev *hc, u32 gen, u64 tsc, int timescale,
 			      struct timespec64 *ts);
 int hostclock_dev_snapshot(struct hostclock_dev *hc, struct hostclock_clock *clk);
 
@@ -203,7 +207,8 @@ void hostclock_sample_init(struct hostclock_dev *hc);
 void hostclock_sample_start(struct hostclock_dev *hc);
 void hostclock_sample_stop(struct hostclock_dev *hc);
 void hostclock_step_arm(struct hostclock_dev *hc);
-bool hostclock_step_blocks(const struct hostclock_dev *hc, u64 marker);
+bool hostclock_step_blocks(const struct hostclock_dev *hc, u32 gen, u64 marker);
+u32 hostclock_step_gen(struct hostclock_dev *hc);
 void hostclock_step_resolve(struct hostclock_dev *hc);
 
 /* hostclock_chardev.c: /dev/hostclockN, its sysfs files and uevents */

@@ -299,19 +299,21 @@ int hostclock_dev_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 /**
  * hostclock_dev_ptp_time_at() - the host's time at a TSC value, for the PTP clock
  * @hc: instance
+ * @gen: hostclock_step_gen() taken before the reading's system time
  * @tsc: guest TSC value
  * @timescale: HOSTCLOCK_TS_UTC or HOSTCLOCK_TS_TAI
  * @ts: the time
  *
  * As hostclock_dev_time_at(), but while a step on disruption is pending,
  * or the page already carries a disruption_marker the poller has not seen
- * (it would arm one), the reading is refused and counted: a time daemon
- * must not take a sample of the new page against the clock not yet
- * stepped, which it would then mix with the samples after the step.
+ * (it would arm one), or a step ended since @gen was taken, the reading is
+ * refused and counted: a time daemon must not take a sample of the new
+ * page against the clock not yet stepped, which it would then mix with
+ * the samples after the step.
  *
  * Return: as hostclock_dev_time_at(); -ENODATA also while a step is pending.
  */
-int hostclock_dev_ptp_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
+int hostclock_dev_ptp_time_at(struct hostclock_dev *hc, u32 gen, u64 tsc, int timescale,
 			      struct timespec64 *ts)
 {
 	bool blocked;
@@ -322,7 +324,7 @@ int hostclock_dev_ptp_time_at(struct hostclock_dev *hc, u64 tsc, int timescale,
 	if (ret)
 		return ret;
 	spin_lock(&hc->lock);
-	blocked = hostclock_step_blocks(hc, marker);
+	blocked = hostclock_step_blocks(hc, gen, marker);
 	if (blocked)
 		hc->count.step_refused_reads++;
 	spin_unlock(&hc->lock);

@@ -38,6 +38,7 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 				  struct ptp_system_timestamp *sts)
 {
 	struct hostclock_dev *hc = hostclock_ptp_dev(info);
+	u32 gen = hostclock_step_gen(hc);
 	struct system_time_snapshot snap;
 	u64 tsc, bracket;
 	int ret;
@@ -45,7 +46,7 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 	if (sts && hostclock_cs_snapshot(hostclock_sts_clockid(sts), &snap, &tsc,
 					 &bracket) == HOSTCLOCK_SNAP_EXACT) {
 		/* system time and device time from the same counter read */
-		ret = hostclock_dev_ptp_time_at(hc, tsc, hostclock_timescale, ts);
+		ret = hostclock_dev_ptp_time_at(hc, gen, tsc, hostclock_timescale, ts);
 		if (ret)
 			return ret;
 		hostclock_sts_set_both(sts, &snap);
@@ -55,7 +56,7 @@ static int hostclock_ptp_gettimex(struct ptp_clock_info *info,
 	ptp_read_system_prets(sts);
 	tsc = rdtsc_ordered();
 	ptp_read_system_postts(sts);
-	return hostclock_dev_ptp_time_at(hc, tsc, hostclock_timescale, ts);
+	return hostclock_dev_ptp_time_at(hc, gen, tsc, hostclock_timescale, ts);
 }
 
 /*
@@ -69,6 +70,7 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 					struct system_device_crosststamp *xt)
 {
 	struct hostclock_dev *hc = hostclock_ptp_dev(info);
+	u32 gen = hostclock_step_gen(hc);
 	struct system_time_snapshot snap;
 	enum hostclock_snap kind;
 	struct timespec64 ts;
@@ -82,7 +84,7 @@ static int hostclock_ptp_getcrosststamp(struct ptp_clock_info *info,
 		spin_unlock(&hc->lock);
 		return -EOPNOTSUPP;
 	}
-	ret = hostclock_dev_ptp_time_at(hc, tsc, hostclock_timescale, &ts);
+	ret = hostclock_dev_ptp_time_at(hc, gen, tsc, hostclock_timescale, &ts);
 	if (ret)
 		return ret;
 	if (kind == HOSTCLOCK_SNAP_BRACKETED) {

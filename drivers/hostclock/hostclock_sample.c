@@ -19,6 +19,7 @@
 #include <linux/lockdep.h>
 #include <linux/math64.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/mutex.h>
 #include <linux/ktime.h>
 #include <linux/timekeeping.h>
@@ -153,17 +154,37 @@ void hostclock_step_arm(struct hostclock_dev *hc)
 }
 
 /**
+ * hostclock_step_gen() - the step generation, before a PTP reading
+ * @hc: instance
+ *
+ * Taken before the reading's system time, and given back to
+ * hostclock_step_blocks() after its page time: a step that ended between
+ * the two moved CLOCK_REALTIME under the reading.
+ *
+ * Return: the generation.
+ */
+u32 hostclock_step_gen(struct hostclock_dev *hc)
+{
+	u32 gen = READ_ONCE(hc->step_gen);
+
+	smp_rmb();	/* before the system time the reading takes next */
+	return gen;
+}
+
+/**
  * hostclock_step_blocks() - must a PTP reading be refused?
  * @hc: instance; called under hc->lock
+ * @gen: hostclock_step_gen() from before the reading's system time
  * @marker: disruption_marker of the page the reading used
  *
- * Return: true while a step is pending, or when the page carries a marker
- * the poller has not seen yet (its next poll arms a step).
+ * Return: true while a step is pending, when one ended since @gen, or when
+ * the page carries a marker the poller has not seen yet (its next poll
+ * arms a step).
  */
-bool hostclock_step_blocks(const struct hostclock_dev *hc, u64 marker)
+bool hostclock_step_blocks(const struct hostclock_dev *hc, u32 gen, u64 marker)
 {
 	lockdep_assert_held(&hc->lock);
-	return hc->step_pending ||
+	return hc->step_pending || hc->step_gen != gen ||
 	       (READ_ONCE(hostclock_step_enabled) && hc->have_markers &&
 		marker != hc->disruption_marker);
 }
@@ -205,15 +226,21 @@ static bool hostclock_step_close(s64 offset, u64 bracket_ns)
  */
 static int hostclock_step_by(s64 delta)
 {
-	struct timespec64 ts = ktime_to_timespec64(ktime_add_ns(ktime_get_real(), delta));
+	struct timespec64 ts;
+	s64 to;
 
+	/* the host's offset is untrusted: no signed wrap */
+	if (check_add_overflow(ktime_to_ns(ktime_get_real()), delta, &to))
+		return -ERANGE;
+	ts = ns_to_timespec64(to);
 	return do_settimeofday64(&ts);
 }
 
 /**
  * struct hostclock_step_result - what a step did
  * @size_ns: host minus CLOCK_REALTIME before it
- * @residual_ns: the same after it and its corrections
+ * @residual_ns: the same after it and its corrections; S64_MAX when the
+ *	measurement after a step failed
  * @first_residual_ns: the same after the first step alone
  * @corrections: steps taken after the first
  * @stepped: CLOCK_REALTIME was set at least once
@@ -261,8 +288,10 @@ static int hostclock_step_take(struct hostclock_dev *hc, struct hostclock_step_r
 			return ret;
 		res->stepped = true;
 		ret = hostclock_step_offset(hc, &after, &bracket_ns);
-		if (ret)
+		if (ret) {
+			res->residual_ns = S64_MAX;	/* not the offset before */
 			return ret;
+		}
 		if (!res->corrections)
 			res->first_residual_ns = after;
 		lost = after - res->residual_ns + delta;
@@ -348,6 +377,7 @@ void hostclock_step_resolve(struct hostclock_dev *hc)
 	/* a step that moved the clock counts even if a later measure failed */
 	spin_lock(&hc->lock);
 	hc->step_pending = false;
+	hc->step_gen++;
 	if (res.stepped) {
 		hc->count.disruption_steps++;
 		hc->last_step = jiffies;
