@@ -68,15 +68,17 @@ start_qemu() {
 		-append "console=ttyS0 panic=-1 quiet loglevel=4 $cmdline" \
 		${migrate:+$(mon_args "$name")} "$@" </dev/null >>"$log" 2>&1 &
 	pid=$!
-	pids+=("$pid")
+	qpid[$name]=$pid
 	if [ -n "$migrate" ]; then
 		cat "$state-$name.mon.out" >>"$state-$name.mon.log" &
-		pids+=($!)
 	fi
 }
+# our jobs still running: no PID of one already reaped, which may be reused
 stop_all() {
-	kill "${pids[@]}" 2>/dev/null
-	wait "${pids[@]}" 2>/dev/null
+	local jobs
+	jobs=$(jobs -p)
+	# shellcheck disable=SC2086 # one word per PID
+	[ -z "$jobs" ] || { kill $jobs 2>/dev/null; wait $jobs 2>/dev/null; }
 	[ -z "$migrate" ] || rm -f "$state.state" "$state.sock"	# the whole guest's RAM
 }
 # monitor NAME COMMAND: a monitor command; a QEMU that died leaves the FIFO
@@ -86,28 +88,35 @@ monitor() {
 	shift
 	timeout 5 sh -c 'echo "$1" >"$2"' monitor "$*" "$state-$name.mon.in"
 }
-# await NAME PATTERN TRIES COMMAND: repeat the monitor command every 0.2 s
-# until its log shows PATTERN (extended, case-insensitive) after this call;
-# the first line that does in $awaited
+# await NAME PATTERN SECONDS COMMAND: repeat the monitor command every 0.2 s
+# until its log shows PATTERN (extended, case-insensitive) after this call,
+# for at most SECONDS and while that QEMU runs; the matching line in $awaited
 await() {
-	local name=$1 pattern=$2 tries=$3 i from
+	local name=$1 pattern=$2 end=$((SECONDS + $3)) from
 	shift 3
 	from=$(wc -l <"$state-$name.mon.log")
-	for i in $(seq "$tries"); do
+	while [ $SECONDS -lt $end ] && kill -0 "${qpid[$name]}" 2>/dev/null; do
 		monitor "$name" "$@"
 		sleep 0.2
 		awaited=$(tail -n +"$((from + 1))" "$state-$name.mon.log" | grep -iE "$pattern" | head -n 1)
 		[ -n "$awaited" ] && return 0
 	done
+	kill -0 "${qpid[$name]}" 2>/dev/null || echo "qemu-run.sh: $name exited" >&2
 	echo "qemu-run.sh: $name: no '$pattern' after '$*':" >&2
 	tail -n 5 "$state-$name.mon.log" >&2
 	return 1
 }
 
+# overwrites_cmd SIDE: the command that prints that side's adoption count
+overwrites_cmd() {
+	local var=HOSTCLOCK_QEMU_OVERWRITES_$1
+	echo "${!var:-}"
+}
 # overwrites SIDE: the count of adoptions by that side's agent, or nothing
 overwrites() {
-	local var=HOSTCLOCK_QEMU_OVERWRITES_$1
-	[ -n "${!var:-}" ] && sh -c "${!var}" 2>/dev/null
+	local cmd
+	cmd=$(overwrites_cmd "$1")
+	[ -n "$cmd" ] && sh -c "$cmd" 2>/dev/null
 }
 
 # move KIND: the runbook's steps (Documentation/migration.md): the
@@ -135,7 +144,7 @@ move() {
 		rm -f "$state.state"
 		monitor "$from" "migrate -d file:$state.state"
 	fi
-	await "$from" "status: *(completed|failed)" 600 "info migrate" || return 1
+	await "$from" "status: *(completed|failed)" 120 "info migrate" || return 1
 	case $awaited in *ompleted*) ;; *) echo "qemu-run.sh: $awaited" >&2; return 1 ;; esac
 	monitor "$from" quit
 	wait "$src" 2>/dev/null
@@ -145,14 +154,17 @@ move() {
 		start_qemu "$to" "${args[@]}" -S -incoming "file:$state.state"
 	fi
 	# loaded: paused, no longer "inmigrate"
-	await "$to" "VM status: paused.?$" 600 "info status" || return 1
-	if [ -n "$before" ]; then
+	await "$to" "VM status: paused.?$" 120 "info status" || return 1
+	if [ -n "$(overwrites_cmd "$side")" ]; then
 		for i in $(seq 50); do
 			[ "$(overwrites "$side")" -gt "$before" ] 2>/dev/null && break
 			sleep 0.1
 		done
-		[ "$(overwrites "$side")" -gt "$before" ] 2>/dev/null ||
-			echo "HCTEST host: the destination agent did not adopt its region within 5 s" >>"$log"
+		[ "$(overwrites "$side")" -gt "$before" ] 2>/dev/null || {
+			echo "qemu-run.sh: the destination agent did not take its region back within 5 s" \
+				"(overwrites ${before:-unknown} before the move, $(overwrites "$side") now)" >&2
+			return 1
+		}
 	fi
 	t2=$(date +%s%N)
 	monitor "$to" cont
@@ -166,7 +178,7 @@ if [ -n "${HOSTCLOCK_QEMU_DST_ARGS+set}" ]; then
 else
 	dst_args=("${qemu_args[@]}")
 fi
-pids=()
+declare -A qpid
 qemus=1 side=1
 : >"$log"
 [ -z "$migrate" ] || mon_open q1
@@ -174,10 +186,10 @@ start_qemu q1 "${qemu_args[@]}"
 trap stop_all EXIT
 trap 'stop_all; exit 130' INT TERM
 
-waited=0
 moves=0
+# the bound counts the moves too
 while kill -0 "$pid" 2>/dev/null; do
-	if [ "$waited" -ge "$limit" ]; then
+	if [ "$SECONDS" -ge "$limit" ]; then
 		echo "qemu-run.sh: guest still running after ${limit}s, stopping it" >&2
 		kill "$pid" 2>/dev/null
 		sleep 1
@@ -194,7 +206,6 @@ while kill -0 "$pid" 2>/dev/null; do
 		fi
 	fi
 	sleep 1
-	waited=$((waited + 1))
 done
 wait "$pid" 2>/dev/null
 grep -q '^HCTEST done' "$log"
