@@ -147,6 +147,12 @@ move() {
 	await "$from" "status: *(completed|failed)" 120 "info migrate" || return 1
 	case $awaited in *ompleted*) ;; *) echo "qemu-run.sh: $awaited" >&2; return 1 ;; esac
 	monitor "$from" quit
+	# bounded: a source that does not quit is stopped
+	for i in $(seq 100); do
+		kill -0 "$src" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$src" 2>/dev/null
 	wait "$src" 2>/dev/null
 	t1=$(date +%s%N)
 	if [ "$kind" = restore ]; then
