@@ -17,6 +17,7 @@
 #   make guest-test    QEMU (TCG) guests of each kernel line run the scenarios
 #   make test-debug    scenarios on a KASAN/lockdep guest kernel, KUnit with KASAN
 #   make demo          the main job: agent, guest, chrony on hostclock, live
+#                      migration to a second QEMU and agent
 #   make bench-reader  the userspace reader against clock_gettime()
 #   make deb           Debian packages hostclock-dkms and hostclockd, lintian
 #   make deb-test      install, upgrade, purge them in bookworm, bullseye, trixie
