@@ -55,6 +55,14 @@ start_chronyd() {
 	chrony=$!
 }
 
+# start_chronyd_recommended OUT: start_chronyd with driver.md's
+# recommended refclock line on $ptp (poll 0 dpoll -2 prefer, makestep 0.1 3)
+start_chronyd_recommended() {
+	printf 'refclock PHC %s poll 0 dpoll -2 prefer\nmakestep 0.1 3\ncmdport 0\npidfile /tmp/chronyd.pid\n' \
+		"$ptp" >/tmp/chrony.conf
+	start_chronyd "$1"
+}
+
 # realtime_offset: reference - CLOCK_REALTIME (ns) by the comparator, or
 # nothing when it could not measure within 10 us (every exchange delayed):
 # such a measurement cannot judge a 10 us bound
@@ -286,9 +294,7 @@ moved_under_chrony() {
 	check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
 	s=/sys/class/misc/hostclock0
 
-	printf 'refclock PHC %s poll 0 dpoll -2 prefer\nmakestep 0.1 3\ncmdport 0\npidfile /tmp/chronyd.pid\n' \
-		"$ptp" >/tmp/chrony.conf
-	start_chronyd /tmp/chrony.out
+	start_chronyd_recommended /tmp/chrony.out
 	t0=$(converge 40)
 	check "chrony within 10 us of the source's reference before the move (${t0}s)" test "$t0" -ge 0
 

@@ -33,9 +33,21 @@ make_current
 check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
 s=/sys/class/misc/hostclock0
 
-printf 'refclock PHC %s poll 0 dpoll -2 prefer\nmakestep 0.1 3\ncmdport 0\npidfile /tmp/chronyd.pid\n' \
-	"$ptp" >/tmp/chrony.conf
-start_chronyd /tmp/chrony.out
+start_chronyd_recommended /tmp/chrony.out
+
+# follow_worst SECONDS: reference - CLOCK_REALTIME once a second, kept in
+# /tmp/slow ("s ns" lines); the largest |offset| in $worst
+follow_worst() {
+	worst=0
+	: >/tmp/slow
+	for i in $(seq "$1"); do
+		sleep 1
+		off=$(realtime_offset)
+		[ -n "$off" ] || continue
+		echo "$i $off" >>/tmp/slow
+		[ "$(abs "$off")" -gt "$worst" ] && worst=$(abs "$off")
+	done
+}
 
 # settle LIMIT_S: seconds until |CLOCK_REALTIME - reference| stayed under
 # 10 us for 5 s in a row, or -1; offsets kept in /tmp/settle
@@ -129,15 +141,7 @@ residual_ok() { within "$residual" 10000 && { within "$residual" 1000 || [ "$cor
 check "its residual is within 1 us, or within 10 us after the 3 corrections (last_step_residual_ns $residual, ${corr:-no} corrections)" \
 	residual_ok
 # then 20 s under chrony: the largest |offset| at most the residual plus 10 us
-worst=0
-: >/tmp/slow
-for i in $(seq 20); do
-	sleep 1
-	off=$(realtime_offset)
-	[ -n "$off" ] || continue
-	echo "$i $off" >>/tmp/slow
-	[ "$(abs "$off")" -gt "$worst" ] && worst=$(abs "$off")
-done
+follow_worst 20
 note "under chrony after the step (s ns): $(tr '\n' ' ' </tmp/slow)"
 check "no overshoot under chrony: largest |offset| $worst ns <= |residual| + 10 us" \
 	test "$worst" -le $(( $(abs "$residual") + 10000 ))
@@ -263,15 +267,7 @@ else
 	note "phc2sys: 1 s after the good page not judged: the comparator measured nothing within 10 us"
 fi
 residual=$(cat $s/last_step_residual_ns)
-worst=0
-: >/tmp/slow
-for i in $(seq 10); do
-	sleep 1
-	off=$(realtime_offset)
-	[ -n "$off" ] || continue
-	echo "$i $off" >>/tmp/slow
-	[ "$(abs "$off")" -gt "$worst" ] && worst=$(abs "$off")
-done
+follow_worst 10
 note "phc2sys after the step (s ns): $(tr '\n' ' ' </tmp/slow); residual $residual ns"
 check "phc2sys: no overshoot, largest |offset| $worst ns <= |residual| + 10 us" \
 	test "$worst" -le $(( $(abs "$residual") + 10000 ))
