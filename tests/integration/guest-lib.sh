@@ -299,7 +299,8 @@ moved_under_chrony() {
 	check "chrony within 10 us of the source's reference before the move (${t0}s)" test "$t0" -ge 0
 
 	b_dis=$(cat $s/disruptions) b_steps=$(cat $s/disruption_steps)
-	moved "$1" 16
+	# 22 s: 2 s before, the move, up to the driver's 10 s wait for a good page, 3 s after
+	moved "$1" 22
 	note "the move: first offset after it $resume_off ns; from the last sample before it: good page after $good_ms ms, within 10 us for good after $recovery_ms ms; from the good page: $settle_ms ms; max |offset| from the move on $max_after ns (the stop, and the rate difference until the good page)"
 	check "the trace saw the move" test "$moved_at" -gt 0
 	[ "$1" = restore ] &&
