@@ -5,13 +5,15 @@
  * hostclock, or asks the host side to run an agent command.
  *
  * usage: hc-compare [--clock realtime|raw|PTPDEV] [-n EXCHANGES]
- *                   [--repeat K] [--every MS]
+ *                   [--repeat K] [--every MS] [--for S]
  *        hc-compare --cmd "AGENT COMMAND"
  *
- * Prints "offset_ns=O unc_ns=U" per measurement: reference minus the clock,
- * from the exchange with the shortest round trip, and half that round trip;
+ * Prints "mono_ns=M offset_ns=O unc_ns=U ref_ns=R" per measurement:
+ * reference minus the clock, from the exchange with the shortest round
+ * trip, half that round trip, and the reference time of that exchange;
  * a burst whose best exchange is over 10 us is tried again, up to 5 times.
- * With --repeat of 3 or more, a last line "rate_ppb=R": the least-squares
+ * --for S measures every MS until S seconds have passed (or K measurements).
+ * With 3 measurements or more, a last line "rate_ppb=R": the least-squares
  * slope of the offsets over CLOCK_MONOTONIC, each weighted by 1/U^2 (a
  * measurement whose exchanges were all delayed hardly counts), that is how
  * much faster the reference runs than the clock.
@@ -113,16 +115,31 @@ static volatile struct hc_cmp_region *find_region(void)
 	return NULL;
 }
 
+/*
+ * Waits for *@p to become @v, for at most @limit_ns. Without a nap it spins
+ * and reads the clock only every WAIT_CLOCK_SPINS looks: with a
+ * clocksource that has no vDSO (hostclock current) every read is a system
+ * call, and reads inside an exchange would widen the round trip the
+ * comparator's uncertainty is made of.
+ */
+#define WAIT_CLOCK_SPINS	1024
+
 static int wait_for(volatile uint32_t *p, uint32_t v, int64_t limit_ns, int sleep_us)
 {
-	int64_t end = now_ns(CLOCK_MONOTONIC) + limit_ns;
 	struct timespec nap = { 0, sleep_us * 1000L };
+	int64_t end = -1, now;
+	unsigned int spins = 0;
 
 	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != v) {
-		if (now_ns(CLOCK_MONOTONIC) > end)
-			return -1;
 		if (sleep_us)
 			nanosleep(&nap, NULL);
+		else if (++spins % WAIT_CLOCK_SPINS)
+			continue;
+		now = now_ns(CLOCK_MONOTONIC);
+		if (end < 0)
+			end = now + limit_ns;
+		else if (now > end)
+			return -1;
 	}
 	return 0;
 }
@@ -143,7 +160,7 @@ static int run_cmd(volatile struct hc_cmp_region *c, const char *cmd)
 
 /* One burst of @n exchanges; the best one's offset and half round trip. */
 static int measure(volatile struct hc_cmp_region *c, clockid_t clk, int n,
-		   int64_t *offset, int64_t *unc)
+		   int64_t *offset, int64_t *unc, int64_t *ref)
 {
 	uint32_t burst = c->burst + 1;
 	int64_t best = -1;
@@ -165,7 +182,8 @@ static int measure(volatile struct hc_cmp_region *c, clockid_t clk, int n,
 			return -1;
 		if (best < 0 || t3 - t1 < best) {
 			best = t3 - t1;
-			*offset = c->ref_ns - (t1 + (t3 - t1) / 2);
+			*ref = c->ref_ns;
+			*offset = *ref - (t1 + (t3 - t1) / 2);
 			*unc = (t3 - t1 + 1) / 2;
 		}
 	}
@@ -181,23 +199,25 @@ static int measure(volatile struct hc_cmp_region *c, clockid_t clk, int n,
 #define GOOD_UNC_NS	10000
 
 static int measure_good(volatile struct hc_cmp_region *c, clockid_t clk, int n,
-			int64_t *offset, int64_t *unc)
+			int64_t *offset, int64_t *unc, int64_t *ref)
 {
-	int64_t o = 0, u = 0, best_o = 0, best_u = INT64_MAX;
+	int64_t o = 0, u = 0, r = 0, best_o = 0, best_u = INT64_MAX, best_r = 0;
 	int k;
 
 	for (k = 0; k < GOOD_TRIES && best_u > GOOD_UNC_NS; k++) {
-		if (measure(c, clk, n, &o, &u))
+		if (measure(c, clk, n, &o, &u, &r))
 			continue;
 		if (u < best_u) {
 			best_u = u;
 			best_o = o;
+			best_r = r;
 		}
 	}
 	if (best_u == INT64_MAX)
 		return -1;
 	*offset = best_o;
 	*unc = best_u;
+	*ref = best_r;
 	return 0;
 }
 
@@ -205,10 +225,10 @@ int main(int argc, char **argv)
 {
 	volatile struct hc_cmp_region *c;
 	const char *clock_name = "realtime", *cmd = NULL;
-	int n = 20, repeat = 1, every_ms = 1000, i, fd;
+	int n = 20, repeat = 1, every_ms = 1000, for_s = 0, i, fd;
 	clockid_t clk = CLOCK_REALTIME;
 	double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-	int64_t mono0 = 0, offset0 = 0;
+	int64_t mono0 = 0, offset0 = 0, end = -1;
 	struct timespec nap;
 
 	for (i = 1; i < argc; i++) {
@@ -220,10 +240,12 @@ int main(int argc, char **argv)
 			repeat = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--every") && i + 1 < argc)
 			every_ms = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--for") && i + 1 < argc)
+			for_s = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--cmd") && i + 1 < argc)
 			cmd = argv[++i];
 		else {
-			fprintf(stderr, "usage: hc-compare [--clock realtime|raw|PTPDEV] [-n N] [--repeat K] [--every MS] | --cmd CMD\n");
+			fprintf(stderr, "usage: hc-compare [--clock realtime|raw|PTPDEV] [-n N] [--repeat K] [--every MS] [--for S] | --cmd CMD\n");
 			return 1;
 		}
 	}
@@ -247,20 +269,27 @@ int main(int argc, char **argv)
 	}
 	nap.tv_sec = every_ms / 1000;
 	nap.tv_nsec = (every_ms % 1000) * 1000000L;
+	if (for_s > 0) {
+		end = now_ns(CLOCK_MONOTONIC) + for_s * 1000000000LL;
+		if (repeat == 1)
+			repeat = INT32_MAX;
+	}
 	for (i = 0; i < repeat; i++) {
-		int64_t offset, unc, mono;
+		int64_t offset, unc, mono, ref;
 		double x, y, w;
 
 		if (i)
 			nanosleep(&nap, NULL);
-		if (measure_good(c, clk, n, &offset, &unc)) {
+		if (end >= 0 && now_ns(CLOCK_MONOTONIC) >= end)
+			break;
+		if (measure_good(c, clk, n, &offset, &unc, &ref)) {
 			fprintf(stderr, "hc-compare: no exchange completed (clock %s: %s)\n",
 				clock_name, strerror(errno));
 			return 1;
 		}
 		mono = now_ns(CLOCK_MONOTONIC);
-		printf("mono_ns=%lld offset_ns=%lld unc_ns=%lld\n",
-		       (long long)mono, (long long)offset, (long long)unc);
+		printf("mono_ns=%lld offset_ns=%lld unc_ns=%lld ref_ns=%lld\n",
+		       (long long)mono, (long long)offset, (long long)unc, (long long)ref);
 		fflush(stdout);
 		/* relative to the first, so that doubles keep every nanosecond */
 		if (!i) {
@@ -276,7 +305,7 @@ int main(int argc, char **argv)
 		sxx += w * x * x;
 		sxy += w * x * y;
 	}
-	if (repeat >= 3)
+	if (i >= 3)
 		printf("rate_ppb=%.1f\n", (sw * sxy - sx * sy) / (sw * sxx - sx * sx));
 	return 0;
 }
