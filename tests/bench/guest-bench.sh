@@ -1,91 +1,109 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Guest side of `make bench` (scripts/bench.sh writes the first lines: MODE,
-# CONV, STEADY, RECOVER, FREE, COST_N). Prints "HCBENCH" lines that
-# scripts/bench.sh reads from the console log:
+# CONV, NTP_CONV, STEADY_N, EVERY_MS, RECOVER, FREE, COST_N). Prints lines
+# that scripts/bench.sh reads from the console log:
 #
-#   HCBENCH sample MODE PHASE MONO_NS OFFSET_NS UNC_NS   guest CLOCK_REALTIME
-#           minus the agent's reference, by the comparator (not hostclock)
-#   HCBENCH mark MODE NAME MONO_NS                       a phase starts
-#   HCBENCH value NAME VALUE                             a single figure
+#   HCBENCH sample SETUP PHASE mono_ns=M offset_ns=O unc_ns=U ref_ns=R
+#           guest CLOCK_REALTIME against the agent's reference, by the
+#           comparator (not hostclock): hc-compare's line
+#   HCBENCH mark SETUP NAME MONO_NS      a phase starts
+#   HCBENCH value NAME VALUE             a single figure
 #
-# MODE phc:     chronyd with `refclock PHC` on hostclock (driver.md's lines)
-# MODE phc2sys: phc2sys -s hostclock's PHC -c CLOCK_REALTIME -O 0
-# MODE ntp:     chronyd polling a chronyd on the host (10.0.2.2, QEMU user
+# MODE phc:     chronyd on hostclock's PHC (driver.md's recommended lines,
+#               step_on_disruption on, both hosts synchronized), setups phc-tsc and phc-hostclock:
+#               tsc or hostclock the current clocksource
+# MODE phc2sys: phc2sys -s PHC -c CLOCK_REALTIME -O 0 -R 4 under a loop that
+#               restarts it a second after it exits (driver.md), setups
+#               p2s-tsc and p2s-hostclock
+# MODE ntp:     setup ntp: a guest without hostclock, tsc current, chronyd
+#               polling a chronyd on the host (10.0.2.2, QEMU user
 #               networking to the host's loopback) every second
 # MODE clock:   no daemon: free-running rate and read costs
 #
-# Each daemon mode: CLOCK_REALTIME set 1 s behind, the daemon started
-# (phase conv, CONV s), then phase steady (STEADY s), then a simulated
-# migration and phase recover (RECOVER s).
+# Each setup: CLOCK_REALTIME set 1 s behind, the daemon started, phase conv
+# (CONV s, NTP_CONV for ntp), phase steady (STEADY_N samples), then a real
+# live migration (phase migrate, RECOVER s) and a snapshot restore (phase
+# restore, RECOVER s), both run by scripts/qemu-run.sh when this guest
+# prints "HCTEST qemu: migrate|restore". Samples every EVERY_MS in every
+# phase, so that the phases' percentiles weigh time alike.
 
 . /hc-lib.sh
 
-modprobe hostclock
-wait_readable 60
-make_current
-check "hostclock current" grep -qx hostclock "$cs/current_clocksource"
-
-# sample PHASE SECONDS: an offset every half second
+# sample SETUP PHASE hc-compare-args...: one line per measurement
 sample() {
-	end=$(( $(cut -d. -f1 /proc/uptime) + $2 ))
-	while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
-		r=$(hc-compare --clock realtime -n 10)
-		o=$(field offset_ns "$r")
-		[ -n "$o" ] && echo "HCBENCH sample $MODE $1 $(field mono_ns "$r") $o $(field unc_ns "$r")"
-		sleep 0.5
-	done
+	_s=$1 _p=$2
+	shift 2
+	hc-compare --clock realtime -n 20 --every "$EVERY_MS" "$@" 2>/dev/null |
+		sed -n "s/^mono_ns=/HCBENCH sample $_s $_p mono_ns=/p"
 }
-mark() { echo "HCBENCH mark $MODE $1 $(field mono_ns "$(hc-compare --clock realtime -n 2)")"; }
+mark() { echo "HCBENCH mark $1 $2 $(field mono_ns "$(hc-compare --clock realtime -n 2)")"; }
 
-# migration: what the reference does for hostclock; for NTP the reference
-# (the host's clock, which chronyd serves) cannot be moved, so the guest's
-# clock is stepped 5 ms instead, and the 100 ppm cannot be imitated
-migrate() {
-	case $MODE in
-	ntp)	hc-dev-check - shift -5000000 >/dev/null ;;
-	*)	agent step 5000000; agent rate 100ppm; agent disrupt ;;
-	esac
+# moved SETUP KIND: KIND (migrate or restore) while sampling RECOVER s
+moved() {
+	mark "$1" "$2"
+	sample "$1" "$2" --for "$RECOVER" &
+	_smp=$!
+	sleep 2
+	echo "HCTEST qemu: $2"
+	wait $_smp
+	_d=/sys/class/misc/hostclock0
+	[ -d $_d ] && note "$1 $2: disruptions $(cat $_d/disruptions), steps $(cat $_d/disruption_steps), dropped $(cat $_d/steps_dropped), last step residual $(cat $_d/last_step_residual_ns) ns"
 }
 
-run_daemon() {
-	one_second_behind
-	mark start
-	case $MODE in
-	phc)
-		cat >/tmp/chrony.conf <<CONF
-refclock PHC $ptp poll 0 dpoll -2 prefer
-makestep 0.1 3
-pidfile /tmp/chrony/chronyd.pid
-cmdport 0
-CONF
-		start_chronyd /tmp/daemon.out
+daemon_start() {
+	case $1 in
+	phc-*)
+		start_chronyd_recommended /tmp/daemon-$1.out
+		daemon=$chrony
 		;;
-	phc2sys)
-		phc2sys -s "$ptp" -c CLOCK_REALTIME -O 0 -R 4 >/tmp/daemon.out 2>&1 &
+	p2s-*)
+		# driver.md: under a supervisor that restarts it after a second
+		(
+			while [ ! -e /tmp/daemon-stop ]; do
+				phc2sys -s "$ptp" -c CLOCK_REALTIME -O 0 -R 4
+				echo "phc2sys exited with status $?"
+				sleep 1
+			done
+		) >/tmp/daemon-$1.out 2>&1 &
+		daemon=$!
 		;;
 	ntp)
 		cat >/tmp/chrony.conf <<CONF
 server 10.0.2.2 port 11123 iburst minpoll 0 maxpoll 0
-makestep 0.1 3
-pidfile /tmp/chrony/chronyd.pid
+makestep 0.1 -1
+pidfile /tmp/chronyd.pid
 cmdport 0
 CONF
-		start_chronyd /tmp/daemon.out
+		start_chronyd /tmp/daemon-$1.out
+		daemon=$chrony
 		;;
 	esac
-	daemon=$!
-	sample conv "$CONV"
-	mark steady
-	sample steady "$STEADY"
-	mark migration
-	migrate
-	sample recover "$RECOVER"
-	kill "$daemon"
+}
+
+daemon_stop() {
+	touch /tmp/daemon-stop
+	kill "$daemon" 2>/dev/null
+	killall phc2sys chronyd 2>/dev/null
 	wait "$daemon" 2>/dev/null
-	[ "$MODE" = ntp ] || { agent rate 0; agent step -5000000; }
-	check "$MODE: daemon ran to the end" true
-	grep -iE "fail|error|could not" /tmp/daemon.out | head -n 3 | sed 's/^/HCTEST note daemon: /'
+	rm -f /tmp/daemon-stop
+}
+
+# run SETUP CLOCKSOURCE CONV_S
+run() {
+	echo "$2" >"$cs/current_clocksource"
+	check "$1: $2 current" grep -qx "$2" "$cs/current_clocksource"
+	one_second_behind
+	mark "$1" start
+	daemon_start "$1"
+	sample "$1" conv --for "$3"
+	mark "$1" steady
+	sample "$1" steady --repeat "$STEADY_N"
+	moved "$1" migrate
+	moved "$1" restore
+	check "$1: the daemon ran to the end" kill -0 "$daemon"
+	daemon_stop
+	grep -iE "fail|error|could not|exited" "/tmp/daemon-$1.out" | head -n 3 | sed "s/^/HCTEST note $1 daemon: /"
 }
 
 case $MODE in
@@ -94,12 +112,28 @@ ntp)
 	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 &&
 		ip route add default via 10.0.2.2
 	check "network to the host's chronyd up" ip addr show eth0
-	run_daemon
+	check "hostclock not loaded (the baseline is a guest without it)" test ! -d /sys/module/hostclock
+	run ntp tsc "$NTP_CONV"
 	;;
 phc|phc2sys)
-	run_daemon
+	# hosts disciplined by NTP: both sides' pages say synchronized, with a
+	# maximum error the driver steps under (the destination's through
+	# bench.sh's hostclock-migrate-dst header)
+	agent status synchronized
+	agent maxerror 100000
+	modprobe hostclock step_on_disruption=1
+	wait_readable 60
+	make_current
+	pre=$MODE
+	[ "$MODE" = phc2sys ] && pre=p2s
+	run "$pre-tsc" tsc "$CONV"
+	run "$pre-hostclock" hostclock "$CONV"
+	check "module unloads" unload
 	;;
 clock)
+	modprobe hostclock
+	wait_readable 60
+	make_current
 	for c in hostclock tsc; do
 		echo $c >"$cs/current_clocksource"
 		r=$(hc-compare --clock raw -n 10 --repeat $((FREE / 2)) --every 2000)
@@ -108,10 +142,18 @@ clock)
 		for k in vdso_ns syscall_ns precise_ns extended25_ns; do
 			echo "HCBENCH value cost_${k}_$c $(echo "$r" | sed -n "s/.*$k=\([0-9.]*\).*/\1/p")"
 		done
+		# the comparator's own resolution with this clocksource
+		r=$(hc-compare --clock realtime -n 20 --repeat 20 --every 100 |
+			sed -n 's/.*unc_ns=\([0-9]*\).*/\1/p' | sort -n | sed -n 10p)
+		echo "HCBENCH value compare_unc_ns_$c $r"
 	done
-	echo hostclock >"$cs/current_clocksource"
+	# the PTP clock itself against the reference: the median offset and
+	# uncertainty of 21 measurements (a system call per read)
+	r=$(hc-compare --clock "$ptp" -n 20 --repeat 21 --every 100)
+	for k in offset_ns unc_ns; do
+		echo "HCBENCH value phc_${k}_median $(echo "$r" | sed -n "s/.* $k=\(-\{0,1\}[0-9]*\).*/\1/p" | sort -n | sed -n 11p)"
+	done
 	check "clock figures printed" true
+	check "module unloads" unload
 	;;
 esac
-# hostclock pins itself while current: switch away first
-check "module unloads" unload
