@@ -18,7 +18,8 @@
 #               p2s-tsc and p2s-hostclock
 # MODE ntp:     setup ntp: a guest without hostclock, tsc current, chronyd
 #               polling a chronyd on the host (10.0.2.2, QEMU user
-#               networking to the host's loopback) every second
+#               networking to the host's loopback) 4 times a second, as
+#               chrony polls the PHC (dpoll -2)
 # MODE clock:   no daemon: free-running rate and read costs
 #
 # Each setup: CLOCK_REALTIME set 1 s behind, the daemon started, phase conv
@@ -30,11 +31,12 @@
 
 . /hc-lib.sh
 
-# sample SETUP PHASE hc-compare-args...: one line per measurement
+# sample SETUP PHASE hc-compare-args...: one line per measurement, also
+# kept in /tmp/trace
 sample() {
 	_s=$1 _p=$2
 	shift 2
-	hc-compare --clock realtime -n 20 --every "$EVERY_MS" "$@" 2>/dev/null |
+	hc-compare --clock realtime -n 20 --every "$EVERY_MS" "$@" 2>/dev/null | tee /tmp/trace |
 		sed -n "s/^mono_ns=/HCBENCH sample $_s $_p mono_ns=/p"
 }
 mark() { echo "HCBENCH mark $1 $2 $(field mono_ns "$(hc-compare --clock realtime -n 2)")"; }
@@ -47,6 +49,13 @@ moved() {
 	sleep 2
 	echo "HCTEST qemu: $2"
 	wait $_smp
+	# the stop, as bench.sh finds it: the reference ran on > 50 ms more
+	# than CLOCK_MONOTONIC between two samples
+	check "$1 $2: the VM stopped within the trace" awk '
+		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+		n++ && (v["ref_ns"] - r) - (v["mono_ns"] - m) > 50e6 { seen = 1 }
+		{ r = v["ref_ns"]; m = v["mono_ns"] }
+		END { exit !seen }' /tmp/trace
 	_d=/sys/class/misc/hostclock0
 	[ -d $_d ] && note "$1 $2: disruptions $(cat $_d/disruptions), steps $(cat $_d/disruption_steps), dropped $(cat $_d/steps_dropped), last step residual $(cat $_d/last_step_residual_ns) ns"
 }
@@ -55,7 +64,7 @@ daemon_start() {
 	case $1 in
 	phc-*)
 		start_chronyd_recommended /tmp/daemon-$1.out
-		daemon=$chrony
+		daemon=$chrony daemon_name=chronyd
 		;;
 	p2s-*)
 		# driver.md: under a supervisor that restarts it after a second
@@ -66,19 +75,24 @@ daemon_start() {
 				sleep 1
 			done
 		) >/tmp/daemon-$1.out 2>&1 &
-		daemon=$!
+		daemon=$! daemon_name=phc2sys
 		;;
 	ntp)
 		cat >/tmp/chrony.conf <<CONF
-server 10.0.2.2 port 11123 iburst minpoll 0 maxpoll 0
+server 10.0.2.2 port 11123 iburst minpoll -2 maxpoll -2
 makestep 0.1 -1
 pidfile /tmp/chronyd.pid
 cmdport 0
 CONF
 		start_chronyd /tmp/daemon-$1.out
-		daemon=$chrony
+		daemon=$chrony daemon_name=chronyd
 		;;
 	esac
+}
+
+# the daemon runs (phc2sys may be in its supervisor's second of pause)
+daemon_alive() {
+	pidof "$daemon_name" >/dev/null || { sleep 1.5; pidof "$daemon_name" >/dev/null; }
 }
 
 daemon_stop() {
@@ -93,6 +107,9 @@ daemon_stop() {
 run() {
 	echo "$2" >"$cs/current_clocksource"
 	check "$1: $2 current" grep -qx "$2" "$cs/current_clocksource"
+	# every setup from the same start: the frequency the previous daemon
+	# left in the kernel reset
+	check "$1: kernel frequency reset" adjtimex -f 0
 	one_second_behind
 	mark "$1" start
 	daemon_start "$1"
@@ -101,7 +118,7 @@ run() {
 	sample "$1" steady --repeat "$STEADY_N"
 	moved "$1" migrate
 	moved "$1" restore
-	check "$1: the daemon ran to the end" kill -0 "$daemon"
+	check "$1: the daemon ran to the end" daemon_alive
 	daemon_stop
 	grep -iE "fail|error|could not|exited" "/tmp/daemon-$1.out" | head -n 3 | sed "s/^/HCTEST note $1 daemon: /"
 }

@@ -279,7 +279,7 @@ moved() {
 			printf "%d %.0f %d %d %d %.0f %.0f\n", at, o[at], rec, g, st, mx, ov
 		}' /tmp/trace)
 	moved_at=$1 resume_off=$2 recovery_ms=$3 good_ms=$4 settle_ms=$5 max_after=$6 overshoot=$7
-	note "trace around the move (mono_ns offset_ns unc_ns): $(awk -v a="$moved_at" \
+	note "trace around the move (mono_ns offset_ns unc_ns ref_ns): $(awk -v a="$moved_at" \
 		'/mono_ns=/ && NR >= a - 2 && NR <= a + 12 { gsub(/[a-z_]+=/, ""); printf "%s; ", $0 }' /tmp/trace)"
 }
 

@@ -116,7 +116,8 @@ static volatile struct hc_cmp_region *find_region(void)
 }
 
 /*
- * Waits for *@p to become @v, for at most @limit_ns. Without a nap it spins
+ * Waits for *@p to become @v, for about @limit_ns (the bound is checked
+ * after each nap, or every WAIT_CLOCK_SPINS looks). Without a nap it spins
  * and reads the clock only every WAIT_CLOCK_SPINS looks: with a
  * clocksource that has no vDSO (hostclock current) every read is a system
  * call, and reads inside an exchange would widen the round trip the
@@ -225,7 +226,7 @@ int main(int argc, char **argv)
 {
 	volatile struct hc_cmp_region *c;
 	const char *clock_name = "realtime", *cmd = NULL;
-	int n = 20, repeat = 1, every_ms = 1000, for_s = 0, i, fd;
+	int n = 20, repeat = 0, every_ms = 1000, for_s = 0, i, fd;
 	clockid_t clk = CLOCK_REALTIME;
 	double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
 	int64_t mono0 = 0, offset0 = 0, end = -1;
@@ -269,11 +270,11 @@ int main(int argc, char **argv)
 	}
 	nap.tv_sec = every_ms / 1000;
 	nap.tv_nsec = (every_ms % 1000) * 1000000L;
-	if (for_s > 0) {
+	/* --repeat not given: once, or without a count under --for */
+	if (for_s > 0)
 		end = now_ns(CLOCK_MONOTONIC) + for_s * 1000000000LL;
-		if (repeat == 1)
-			repeat = INT32_MAX;
-	}
+	if (repeat <= 0)
+		repeat = for_s > 0 ? INT32_MAX : 1;
 	for (i = 0; i < repeat; i++) {
 		int64_t offset, unc, mono, ref;
 		double x, y, w;
