@@ -34,7 +34,7 @@ if [ -n "$quick" ]; then
 	reader_args=(200000 5)
 else
 	out=$top/build/bench
-	CONV=90 NTP_CONV=600 STEADY_N=1050 RECOVER=40 RESTORE_WAIT=10 FREE=180 COST_N=200000
+	CONV=120 NTP_CONV=600 STEADY_N=1050 RECOVER=40 RESTORE_WAIT=10 FREE=180 COST_N=200000
 	CPU_S=60 TRIES=20 COLD_FROM=40 COLD_TO=240
 	reader_args=(2000000 9)
 fi
@@ -402,6 +402,8 @@ row "comparator uncertainty, median of 20, no daemon, hostclock current" "$(valu
 row "comparator uncertainty, median of 20, no daemon, tsc current" "$(value compare_unc_ns_tsc)" ns "" -
 row "reference minus the PTP clock's time, median of 21 (clock_gettime on /dev/ptpN)" "$(value phc_offset_ns_median)" ns "" -
 row "comparator uncertainty of those, median" "$(value phc_unc_ns_median)" ns "" -
+row "comparator offset through the system call minus through the vDSO, tsc current, median of 15" "$(value syscall_bias_ns_tsc)" ns "" -
+row "comparator uncertainty through the system call, tsc current, median of 15" "$(value syscall_unc_ns_tsc)" ns "" -
 row "clock_gettime syscall, hostclock current" "$(cost syscall_ns_hostclock)" ns/call "" -
 row "clock_gettime syscall, tsc current" "$(cost syscall_ns_tsc)" ns/call "" -
 row "clocksource read: syscall hostclock / tsc" "$cost_ratio" x "<= 1.3" "v <= 1.3"
@@ -453,7 +455,8 @@ plot $(plot_lines -abs 1:2), \\
      10000 with lines dashtype 2 lc rgb "gray40" title "10 us"
 set output "$out/recovery.png"
 set multiplot layout 2,1 title "real live migration and snapshot restore (saved for $RESTORE_WAIT s), QEMU TCG, $kver"
-set xlabel "seconds since the last sample before the VM stopped (guest CLOCK\_MONOTONIC, which stands still while it is stopped)"
+set xlabel 'seconds since the last sample before the VM stopped (guest CLOCK\_MONOTONIC, which stands still while it is stopped)'
+set ylabel '|offset| (ns)'
 set arrow 1 from 0,1 to 0,1e10 nohead dashtype 2 lc rgb "gray40"
 set label 1 "VM stopped; resumed before the next sample" at 0,3e9 left offset 1,0
 set title "live migration"
@@ -465,6 +468,7 @@ plot $(plot_lines -restore 1:2), \\
 unset multiplot
 unset arrow 1
 unset label 1
+set ylabel '|guest CLOCK\_REALTIME - host reference| (ns)'
 set output "$out/histogram.png"
 set title "steady-state |offset|, $STEADY_N samples each"
 set logscale x

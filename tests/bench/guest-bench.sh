@@ -164,6 +164,19 @@ clock)
 			sed -n 's/.*unc_ns=\([0-9]*\).*/\1/p' | sort -n | sed -n 10p)
 		echo "HCBENCH value compare_unc_ns_$c $r"
 	done
+	# what a system-call read does to the comparator, with tsc current:
+	# the same clock measured through the system call between two vDSO
+	# measurements (their mean cancels the clock's drift meanwhile)
+	i=0
+	while [ $i -lt 15 ]; do
+		a=$(hc-compare --clock realtime -n 20)
+		b=$(hc-compare --clock realtime -n 20 --syscall)
+		c=$(hc-compare --clock realtime -n 20)
+		echo "$(field offset_ns "$a") $(field offset_ns "$b") $(field offset_ns "$c") $(field unc_ns "$b")"
+		i=$((i + 1))
+	done >/tmp/syscall-bias
+	echo "HCBENCH value syscall_bias_ns_tsc $(awk 'NF == 4 { printf "%.0f\n", $2 - ($1 + $3) / 2 }' /tmp/syscall-bias | sort -n | sed -n 8p)"
+	echo "HCBENCH value syscall_unc_ns_tsc $(awk 'NF == 4 { print $4 }' /tmp/syscall-bias | sort -n | sed -n 8p)"
 	# the PTP clock itself against the reference: the median offset and
 	# uncertainty of 21 measurements (a system call per read)
 	r=$(hc-compare --clock "$ptp" -n 20 --repeat 21 --every 100)

@@ -5,7 +5,7 @@
  * hostclock, or asks the host side to run an agent command.
  *
  * usage: hc-compare [--clock realtime|raw|PTPDEV] [-n EXCHANGES]
- *                   [--repeat K] [--every MS] [--for S]
+ *                   [--repeat K] [--every MS] [--for S] [--syscall]
  *        hc-compare --cmd "AGENT COMMAND"
  *
  * Prints "mono_ns=M offset_ns=O unc_ns=U ref_ns=R" per measurement:
@@ -13,6 +13,7 @@
  * trip, half that round trip, and the reference time of that exchange;
  * a burst whose best exchange is over 10 us is tried again, up to 5 times.
  * --for S measures every MS until S seconds have passed (or K measurements).
+ * --syscall reads the clock through the system call, never the vDSO.
  * With 3 measurements or more, a last line "rate_ppb=R": the least-squares
  * slope of the offsets over CLOCK_MONOTONIC, each weighted by 1/U^2 (a
  * measurement whose exchanges were all delayed hardly counts), that is how
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +48,23 @@ static int64_t now_ns(clockid_t id)
 	struct timespec ts;
 
 	if (clock_gettime(id, &ts))
+		return -1;
+	return ts_ns(&ts);
+}
+
+/*
+ * The measured clock. With --syscall through the system call even where
+ * the vDSO could read it: the same read path as with a clocksource that has
+ * no vDSO, to measure what that path does to the comparator (its read
+ * point need not lie in the middle of the call).
+ */
+static int syscall_reads;
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	if (syscall_reads ? syscall(SYS_clock_gettime, id, &ts) : clock_gettime(id, &ts))
 		return -1;
 	return ts_ns(&ts);
 }
@@ -174,11 +193,11 @@ static int measure(volatile struct hc_cmp_region *c, clockid_t clk, int n,
 		uint32_t seq = c->guest_seq + 1;
 		int64_t t1, t3;
 
-		t1 = now_ns(clk);
+		t1 = clock_ns(clk);
 		__atomic_store_n(&c->guest_seq, seq, __ATOMIC_RELEASE);
 		if (wait_for(&c->host_seq, seq, EXCHANGE_NS, 0))
 			break;
-		t3 = now_ns(clk);
+		t3 = clock_ns(clk);
 		if (t1 < 0 || t3 < t1)
 			return -1;
 		if (best < 0 || t3 - t1 < best) {
@@ -243,10 +262,12 @@ int main(int argc, char **argv)
 			every_ms = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--for") && i + 1 < argc)
 			for_s = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--syscall"))
+			syscall_reads = 1;
 		else if (!strcmp(argv[i], "--cmd") && i + 1 < argc)
 			cmd = argv[++i];
 		else {
-			fprintf(stderr, "usage: hc-compare [--clock realtime|raw|PTPDEV] [-n N] [--repeat K] [--every MS] [--for S] | --cmd CMD\n");
+			fprintf(stderr, "usage: hc-compare [--clock realtime|raw|PTPDEV] [-n N] [--repeat K] [--every MS] [--for S] [--syscall] | --cmd CMD\n");
 			return 1;
 		}
 	}
