@@ -4,9 +4,10 @@
 # `make bench`: hostclock's accuracy and cost, side by side with NTP, in one
 # run. Guests under QEMU TCG with the real agent (tests/integration/run.sh
 # runs them); guest CLOCK_REALTIME is measured against the agent's reference
-# by the comparator, which does not use hostclock. Prints one Markdown
-# table (figure, value, unit, target, met) and writes it with the data and
-# PNG plots to build/bench/ (build/bench-quick/ for --quick).
+# by the comparator, which does not use hostclock. Prints three Markdown
+# tables (steady state per setup; the migration and restore per setup;
+# figure, value, unit, target, met) and writes them with the data and PNG
+# plots to build/bench/ (build/bench-quick/ for --quick).
 #
 # usage: scripts/bench.sh [--quick] [--report]
 #
@@ -200,7 +201,8 @@ settle() {
 }
 # converged SETUP P99: seconds from the start after which the median |offset|
 # of every 25 consecutive samples (5 s) of phase conv is at or under the
-# steady state's p99: the daemon has reached the level it then holds
+# steady state's p99: the daemon has reached the level it then holds (a
+# setup whose level gets worse later meets it early)
 converged() {
 	awk -v thr="$2" -v w=25 '
 		$1 == "conv" { n++; t[n] = $2; v[n] = $3 < 0 ? -$3 : $3 }

@@ -19,7 +19,7 @@
 # MODE ntp:     setup ntp: a guest without hostclock, tsc current, chronyd
 #               polling a chronyd on the host (10.0.2.2, QEMU user
 #               networking to the host's loopback) 4 times a second, as
-#               chrony polls the PHC (dpoll -2)
+#               often as chrony reads the PHC (dpoll -2)
 # MODE clock:   no daemon: free-running rate and read costs
 #
 # Each setup: CLOCK_REALTIME set 1 s behind, the daemon started, phase conv
@@ -49,8 +49,8 @@ moved() {
 	sleep 2
 	echo "HCTEST qemu: $2"
 	wait $_smp
-	# the stop, as bench.sh finds it: the reference ran on > 50 ms more
-	# than CLOCK_MONOTONIC between two samples
+	# a stop, as bench.sh looks for it: the reference ran on > 50 ms more
+	# than CLOCK_MONOTONIC between two samples (bench.sh takes the largest)
 	check "$1 $2: the VM stopped within the trace" awk '
 		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
 		n++ && (v["ref_ns"] - r) - (v["mono_ns"] - m) > 50e6 { seen = 1 }
