@@ -230,8 +230,7 @@ first_t() { awk -v p="$2" '$1 == p { print $2; exit }' "$out/$1.dat"; }
 # from the last sample before (an upper bound on the time since the VM
 # resumed) until |offset| stays under 10 us, and under 1 ms, to the end of
 # the phase, lasting at least 3 s ("never" otherwise), largest |offset|
-# from the resume on (ns), seconds since start of the last sample before.
-# Writes SETUP-KIND.dat: seconds since that sample, |offset|.
+# from the resume on (ns). Writes SETUP-KIND.dat: seconds since that sample, |offset|.
 event() {
 	awk -v k="$2" -v rel="$out/$1-$2.dat" '
 		function abs(x) { return x < 0 ? -x : x }
@@ -241,7 +240,7 @@ event() {
 			if (fin > n || m[n] - m[fin] < 3e9) return "never"
 			return sprintf("%.2f", (m[fin] - m[at - 1]) / 1e9)
 		}
-		$1 == k { n++; t[n] = $2; o[n] = $3; m[n] = $5; r[n] = $6 }
+		$1 == k { n++; o[n] = $3; m[n] = $5; r[n] = $6 }
 		END {
 			gap = 50e6
 			for (i = 2; i <= n; i++)
@@ -250,8 +249,8 @@ event() {
 			mx = 0
 			for (i = at; i <= n; i++) if (abs(o[i]) > mx) mx = abs(o[i])
 			for (i = 1; i <= n; i++) printf "%.3f %.0f\n", (m[i] - m[at - 1]) / 1e9, abs(o[i]) < 1 ? 1 : abs(o[i]) >rel
-			printf "%.2f %.0f %s %s %.0f %.1f\n", ((r[at] - r[at - 1]) - (m[at] - m[at - 1])) / 1e9,
-				o[at], since(10000), since(1000000), mx, t[at - 1]
+			printf "%.2f %.0f %s %s %.0f\n", ((r[at] - r[at - 1]) - (m[at] - m[at - 1])) / 1e9,
+				o[at], since(10000), since(1000000), mx
 		}' "$out/$1.dat"
 }
 
@@ -309,7 +308,7 @@ done
 } >>"$table"
 for s in $setups; do
 	for k in migrate restore; do
-		read -r ev_stop[$s-$k] ev_off[$s-$k] ev_10[$s-$k] ev_1ms[$s-$k] ev_max[$s-$k] _ <<<"$(event "$s" "$k")"
+		read -r ev_stop[$s-$k] ev_off[$s-$k] ev_10[$s-$k] ev_1ms[$s-$k] ev_max[$s-$k] <<<"$(event "$s" "$k")"
 		cells "${what[$s]}" "$k" "${ev_stop[$s-$k]}" "${ev_off[$s-$k]}" "${ev_10[$s-$k]}" \
 			"${ev_1ms[$s-$k]}" "${ev_max[$s-$k]}"
 		echo "$line" >>"$table"

@@ -11,8 +11,9 @@
 #   HCBENCH value NAME VALUE             a single figure
 #
 # MODE phc:     chronyd on hostclock's PHC (driver.md's recommended lines,
-#               step_on_disruption on, both hosts synchronized), setups phc-tsc and phc-hostclock:
-#               tsc or hostclock the current clocksource
+#               step_on_disruption on, both hosts synchronized), setups
+#               phc-tsc and phc-hostclock: tsc or hostclock the current
+#               clocksource
 # MODE phc2sys: phc2sys -s PHC -c CLOCK_REALTIME -O 0 -R 4 under a loop that
 #               restarts it a second after it exits (driver.md), setups
 #               p2s-tsc and p2s-hostclock
@@ -40,6 +41,8 @@ sample() {
 		sed -n "s/^mono_ns=/HCBENCH sample $_s $_p mono_ns=/p"
 }
 mark() { echo "HCBENCH mark $1 $2 $(field mono_ns "$(hc-compare --clock realtime -n 2)")"; }
+# median: the middle (the lower of two) of the numbers on stdin
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
 
 # moved SETUP KIND: KIND (migrate or restore) while sampling RECOVER s
 moved() {
@@ -161,7 +164,7 @@ clock)
 		done
 		# the comparator's own resolution with this clocksource
 		r=$(hc-compare --clock realtime -n 20 --repeat 20 --every 100 |
-			sed -n 's/.*unc_ns=\([0-9]*\).*/\1/p' | sort -n | sed -n 10p)
+			sed -n 's/.*unc_ns=\([0-9]*\).*/\1/p' | median)
 		echo "HCBENCH value compare_unc_ns_$c $r"
 	done
 	# what a system-call read does to the comparator, with tsc current:
@@ -175,13 +178,13 @@ clock)
 		echo "$(field offset_ns "$a") $(field offset_ns "$b") $(field offset_ns "$c") $(field unc_ns "$b")"
 		i=$((i + 1))
 	done >/tmp/syscall-bias
-	echo "HCBENCH value syscall_bias_ns_tsc $(awk 'NF == 4 { printf "%.0f\n", $2 - ($1 + $3) / 2 }' /tmp/syscall-bias | sort -n | sed -n 8p)"
-	echo "HCBENCH value syscall_unc_ns_tsc $(awk 'NF == 4 { print $4 }' /tmp/syscall-bias | sort -n | sed -n 8p)"
+	echo "HCBENCH value syscall_bias_ns_tsc $(awk 'NF == 4 { printf "%.0f\n", $2 - ($1 + $3) / 2 }' /tmp/syscall-bias | median)"
+	echo "HCBENCH value syscall_unc_ns_tsc $(awk 'NF == 4 { print $4 }' /tmp/syscall-bias | median)"
 	# the PTP clock itself against the reference: the median offset and
 	# uncertainty of 21 measurements (a system call per read)
 	r=$(hc-compare --clock "$ptp" -n 20 --repeat 21 --every 100)
 	for k in offset_ns unc_ns; do
-		echo "HCBENCH value phc_${k}_median $(echo "$r" | sed -n "s/.* $k=\(-\{0,1\}[0-9]*\).*/\1/p" | sort -n | sed -n 11p)"
+		echo "HCBENCH value phc_${k}_median $(echo "$r" | sed -n "s/.* $k=\(-\{0,1\}[0-9]*\).*/\1/p" | median)"
 	done
 	check "clock figures printed" true
 	check "module unloads" unload
