@@ -7,6 +7,11 @@
  *                          floods the mailbox (exchanges started unasked,
  *                          answered at once with random times, requests
  *                          and page 0 scribbled on), spinning on one CPU
+ *   sly REGION SECONDS     a hostile guest that never answers a request but
+ *                          starts an exchange unasked 0.6 s after each one
+ *                          appears (once the agent's has lapsed), so that
+ *                          the agent, asking again soon, keeps one up as
+ *                          often as it lets itself; sleeps between looks
  *   hold REGION SECONDS    QEMU: keeps the region mapped, then prints what
  *                          its own mapping shows: agent_state, heartbeat,
  *                          disruption_marker
@@ -91,6 +96,34 @@ static int flood(const char *path, double seconds)
 	return 0;
 }
 
+static int sly(const char *path, double seconds)
+{
+	char *m = map_region(path);
+	struct hostclock_ext *ext = (struct hostclock_ext *)(m + HOSTCLOCK_EXT_OFFSET);
+	struct hostclock_mailbox *mb = &ext->mailbox;
+	unsigned int request = READ_ONCE(mb->pair_request), seq = READ_ONCE(mb->guest_seq);
+	unsigned long long requests = 0, unasked = 0;
+	double end = now_s() + seconds, seen = 0;
+	struct timespec nap = { 0, 5 * 1000 * 1000 };
+
+	while (now_s() < end) {
+		if (READ_ONCE(mb->pair_request) != request) {
+			request = READ_ONCE(mb->pair_request);
+			seen = now_s();
+			requests++;
+		}
+		if (seen && now_s() - seen > 0.6) {
+			WRITE_ONCE(mb->guest_seq, ++seq);
+			WRITE_ONCE(mb->guest_done, seq);
+			unasked++;
+			seen = 0;
+		}
+		nanosleep(&nap, NULL);
+	}
+	printf("requests=%llu unasked=%llu\n", requests, unasked);
+	return 0;
+}
+
 static int hold(const char *path, double seconds)
 {
 	char *m = map_region(path);
@@ -142,9 +175,11 @@ int main(int argc, char **argv)
 	double seconds = argc > 3 ? atof(argv[3]) : 0;
 
 	if (argc != 4)
-		return fprintf(stderr, "usage: hc-hostile flood|hold|impostor PATH SECONDS\n"), 2;
+		return fprintf(stderr, "usage: hc-hostile flood|sly|hold|impostor PATH SECONDS\n"), 2;
 	if (!strcmp(argv[1], "flood"))
 		return flood(argv[2], seconds);
+	if (!strcmp(argv[1], "sly"))
+		return sly(argv[2], seconds);
 	if (!strcmp(argv[1], "hold"))
 		return hold(argv[2], seconds);
 	if (!strcmp(argv[1], "impostor"))

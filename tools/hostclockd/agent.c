@@ -24,7 +24,8 @@ const char * const hcd_corrupt_names[HCD_CORRUPT_COUNT] = {
 #define HCD_PRIME_GAP_NS	5000000		/* 5 ms between priming samples */
 #define HCD_DAEMON_SCAN_NS	(30ULL * NSEC_PER_SEC)	/* look for time daemons */
 /* from a rate change to the page that has it: the watch, plus scheduling */
-#define HCD_NOTICE_NS		(HCD_WATCH_NS + 1000000)
+/* a rate change is seen within the watch's period plus scheduling */
+#define HCD_NOTICE_SLACK_NS	1000000
 
 static void hcd_agent_timex(struct hcd_agent *a, struct hcd_timex *tx)
 {
@@ -72,6 +73,8 @@ int hcd_agent_init(struct hcd_agent *a, struct hcd_region *region,
 	memset(a, 0, sizeof(*a));
 	a->region = region;
 	a->opts = *opts;
+	if (!a->opts.watch_ns)
+		a->opts.watch_ns = HCD_WATCH_DEFAULT_NS;
 	a->map = *map;
 	a->faults.forced_status = -1;
 	a->faults.forced_leap = -1;
@@ -129,10 +132,10 @@ void hcd_agent_host_stepped(struct hcd_agent *a)
  * @a: the agent
  *
  * The page's period is the rate at its last update; a daemon may change the
- * rate at any moment (chronyd by up to 83333 ppm), and each HCD_WATCH_NS
+ * rate at any moment (chronyd by up to 83333 ppm), and each watch period
  * the agent looks, so that no page goes on with an old rate for longer.
  * A migration's copy of the source's region (hcd_agent_check_overwrite())
- * is found within the same HCD_WATCH_NS.
+ * is found within the same period.
  */
 void hcd_agent_watch(struct hcd_agent *a)
 {
@@ -309,7 +312,7 @@ static void hcd_agent_compose(struct hcd_agent *a, struct hostclock_clock *clk)
 		 * slew, for as long as noticing it takes.
 		 */
 		agent_max = agent_est + 2 * a->last_fit.residual_ns + 1 +
-			    a->host_max_slew * HCD_NOTICE_NS;
+			    a->host_max_slew * (double)(a->opts.watch_ns + HCD_NOTICE_SLACK_NS);
 		if (host->errors_valid && a->host_errors_trusted) {
 			clk->flags |= VMCLOCK_FLAG_TIME_ESTERROR_VALID |
 				      VMCLOCK_FLAG_TIME_MAXERROR_VALID;
@@ -445,7 +448,7 @@ static void hcd_agent_adopt(struct hcd_agent *a)
  * with master=on), once early and page by page again while the guest writes
  * it, not in step with the agent's seqcount: page 0 (the source's time and
  * guest TSC mapping, maybe torn) and page 1 (heartbeat, mailbox). A snapshot
- * restore does the same. So before publishing and every HCD_WATCH_NS the
+ * restore does the same. So before publishing and at every watch the
  * agent compares the region with what it last wrote: page 0's VMClock
  * structure, page 1's agent fields and the mailbox's agent half; the
  * guest's half is the guest's to write. Nothing is compared before the first page of this run,

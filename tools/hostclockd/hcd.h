@@ -407,10 +407,19 @@ struct hcd_agent_opts {
 	int host_errors;		/* HCD_HOST_ERRORS_* */
 	const char *proc_root;		/* where to look for time daemons; NULL: don't */
 	double host_max_slew;		/* relative; 0: by the daemon found */
+	u64 watch_ns;			/* the watch's period; 0: the default */
 };
 
-/* How often the agent looks at the kernel's NTP state between updates. */
-#define HCD_WATCH_NS	10000000	/* 10 ms */
+/*
+ * How often, by default, the agent looks at the kernel's NTP state and at
+ * the region between updates. Each look is a wake-up (about 40 us of CPU on
+ * the 2-core build machines, most of it the wake-up itself), and a host runs
+ * one agent per VM: 20 a second keep an agent near 0.1 % of a core. What a
+ * rate change costs until it is seen is in the page's maxerror.
+ */
+#define HCD_WATCH_DEFAULT_NS	(50ULL * 1000 * 1000)
+#define HCD_WATCH_MIN_MS	1
+#define HCD_WATCH_MAX_MS	1000
 
 struct hcd_agent {
 	struct hcd_region *region;

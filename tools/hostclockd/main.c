@@ -18,7 +18,7 @@
 #include "hcd.h"
 
 #define HCD_PAIR_RETRY_MS	1000	/* while no mapping is known */
-#define HCD_REGION_CHECK_EVERY	10	/* watches between looks at the file */
+#define HCD_REGION_CHECK_NS	(100ULL * 1000 * 1000)	/* between looks at the file */
 
 static const char hcd_usage[] =
 "usage: hostclockd --region PATH [options]\n"
@@ -36,6 +36,8 @@ static const char hcd_usage[] =
 "  -i, --interval MS      update interval, default 1000\n"
 "      --fit-window N     samples in the period fit, 2..64, default 16\n"
 "      --pair-interval MS how often to re-pair once paired, default 16000\n"
+"      --watch MS         how often to look at the kernel's rate and the region\n"
+"                         between updates, 1..1000, default 50\n"
 "      --owner USER       owner of a region QEMU runs as another user to open\n"
 "      --group GROUP      group of the region\n"
 "      --kvm-debugfs DIR  KVM's debugfs directory (default /sys/kernel/debug/kvm)\n"
@@ -85,7 +87,7 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 {
 	enum { O_TIME_TYPE = 256, O_FIT, O_PAIR, O_OWNER, O_GROUP, O_KVM, O_SYSLOG, O_LEVEL,
 	       O_ADMIN, O_FAULTS, O_HOST_ERRORS, O_MAX_SLEW, O_METRICS_DIR, O_METRICS_INTERVAL,
-	       O_METRICS_NAME };
+	       O_METRICS_NAME, O_WATCH };
 	static const struct option opts[] = {
 		{ "region", required_argument, NULL, 'r' },
 		{ "tsc", required_argument, NULL, 't' },
@@ -93,6 +95,7 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "fit-window", required_argument, NULL, O_FIT },
 		{ "pair-interval", required_argument, NULL, O_PAIR },
+		{ "watch", required_argument, NULL, O_WATCH },
 		{ "owner", required_argument, NULL, O_OWNER },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "kvm-debugfs", required_argument, NULL, O_KVM },
@@ -143,6 +146,12 @@ static int hcd_parse_cli(int argc, char **argv, struct hcd_cli *cli)
 			if (hcd_parse_long(optarg, 100, 3600000, &v))
 				return fprintf(stderr, "hostclockd: --pair-interval is 100..3600000 ms\n"), -1;
 			cli->pair_interval_ms = v;
+			break;
+		case O_WATCH:
+			if (hcd_parse_long(optarg, HCD_WATCH_MIN_MS, HCD_WATCH_MAX_MS, &v))
+				return fprintf(stderr, "hostclockd: --watch is %d..%d ms\n",
+					       HCD_WATCH_MIN_MS, HCD_WATCH_MAX_MS), -1;
+			cli->agent.watch_ns = (u64)v * 1000000;
 			break;
 		case O_OWNER:
 			cli->owner = optarg;
@@ -269,7 +278,7 @@ struct hcd_loop {
 	struct pollfd fds[HCD_FD_FIXED + HCD_CTL_POLLFDS];
 	int nfds;
 	int polled;		/* poll()'s result */
-	u64 watches;		/* HCD_WATCH_NS ticks so far */
+	u64 region_checked_ns;	/* CLOCK_MONOTONIC of the last look at the file */
 	bool stop;
 	u64 last_pair_ns;
 	u64 pair_interval_ns;
@@ -280,6 +289,9 @@ struct hcd_loop {
 	u64 adopted_ns;		/* CLOCK_MONOTONIC of the last adoption, 0: none */
 	u64 eager_until_ns;	/* hcd_pairing_eager() until then, */
 	u64 eager_bursts;	/* while no burst was served since */
+	u64 eager_adoptions;	/* adoptions in this sequence */
+	bool quick_last;	/* the last request was a quick one */
+	bool quick_ignored;	/* ... and lapsed unanswered: no more */
 	char kvm_err[512];
 	struct hcd_ratelimit pair_log;
 	struct hcd_ratelimit region_log;
@@ -297,13 +309,20 @@ struct hcd_loop {
  * its region here; the VM is paused until the copy is complete): keep a
  * request up, asked again as soon as one lapses, so that the guest answers
  * at its first poll after resuming. Until the first burst is served, for
- * at most HCD_ADOPT_EAGER_NS, and only after an adoption that came
- * HCD_ADOPT_QUIET_NS after the one before: a guest that scribbles on its
- * region to be adopted again and again gets no more than the normal pace
- * (an outstanding request costs a poll every millisecond).
+ * at most HCD_ADOPT_EAGER_NS after the last adoption. A sequence of
+ * adoptions starts HCD_ADOPT_QUIET_NS after the one before; within it only
+ * the first HCD_ADOPT_EAGER_MAX adoptions extend the window: a migration's
+ * copies come about once a second (the source agent's updates dirty the
+ * page), while a guest that scribbles on its region is adopted at every
+ * look, each millisecond while a request is up, and gets no more than the
+ * normal pace after a few milliseconds. An outstanding request costs a
+ * poll every millisecond (about 4 % of a core while it lasts), so one
+ * scribble a minute followed by silence costs at most HCD_ADOPT_EAGER_NS of
+ * it a minute.
  */
-#define HCD_ADOPT_EAGER_NS	(30ULL * 1000 * 1000 * 1000)
+#define HCD_ADOPT_EAGER_NS	(10ULL * 1000 * 1000 * 1000)
 #define HCD_ADOPT_QUIET_NS	(60ULL * 1000 * 1000 * 1000)
+#define HCD_ADOPT_EAGER_MAX	16
 
 static bool hcd_pairing_eager(const struct hcd_agent *a, const struct hcd_loop *l, u64 now)
 {
@@ -316,10 +335,12 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 	u64 now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
 	u64 second = (u64)HCD_PAIR_RETRY_MS * 1000000;
 	u64 every = l->retry_ns;
+	bool answered, quick = false;
 
 	if (a->pair.outstanding)
 		return;
 	if (hcd_pairing_eager(a, l, now)) {
+		l->quick_last = false;
 		hcd_pairing_request(&a->pair);
 		l->last_pair_ns = now;
 		l->bursts_at_request = a->pair.stats.bursts;
@@ -332,8 +353,11 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 	 * burst since: ask again within a second, not after the backoff.
 	 */
 	if (a->pair.stats.unsolicited != l->unsolicited_at_request &&
-	    a->pair.stats.bursts == l->bursts_at_request && every > second)
+	    a->pair.stats.bursts == l->bursts_at_request && every > second &&
+	    !l->quick_ignored) {
 		every = second;
+		quick = true;
+	}
 	if (a->map.valid) {
 		every = l->pair_interval_ns;
 		if (a->pair.npoints && a->pair.npoints < HCD_PAIR_HISTORY &&
@@ -348,11 +372,20 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 	 * and must be asked again soon; what a guest answering with nonsense
 	 * costs is bounded per request instead (pairing.c).
 	 */
-	if (l->last_pair_ns && a->pair.stats.bursts == l->bursts_at_request)
+	answered = a->pair.stats.bursts != l->bursts_at_request;
+	if (l->last_pair_ns && !answered)
 		l->retry_ns = l->retry_ns * 2 < l->pair_interval_ns ?
 			      l->retry_ns * 2 : l->pair_interval_ns;
 	else
 		l->retry_ns = second;
+	/*
+	 * A guest that wrote unasked but let the quick request this brought
+	 * lapse gets no quick request again until it answers one: else it
+	 * could keep a request up half of every second, writing only while
+	 * none is.
+	 */
+	l->quick_ignored = answered ? false : l->quick_ignored || l->quick_last;
+	l->quick_last = quick;
 	hcd_pairing_request(&a->pair);
 	l->last_pair_ns = now;
 	l->bursts_at_request = a->pair.stats.bursts;
@@ -368,11 +401,14 @@ static void hcd_adopted(struct hcd_agent *a, struct hcd_loop *l)
 {
 	u64 now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
 
-	l->overwrites_seen = a->overwrites;
 	if (!l->adopted_ns || now - l->adopted_ns >= HCD_ADOPT_QUIET_NS) {
-		l->eager_until_ns = now + HCD_ADOPT_EAGER_NS;
+		l->eager_adoptions = 0;
 		l->eager_bursts = a->pair.stats.bursts;
 	}
+	l->eager_adoptions += a->overwrites - l->overwrites_seen;
+	l->eager_until_ns = l->eager_adoptions <= HCD_ADOPT_EAGER_MAX ?
+			    now + HCD_ADOPT_EAGER_NS : 0;
+	l->overwrites_seen = a->overwrites;
 	l->adopted_ns = now;
 	l->retry_ns = (u64)HCD_PAIR_RETRY_MS * 1000000;
 	if (a->pair.outstanding) {
@@ -522,6 +558,22 @@ static int hcd_check_region(struct hcd_loop *l)
 	}
 }
 
+/* The file at a watch 100 ms or more after the last look, at once after a fault. */
+static bool hcd_region_check_due(struct hcd_loop *l)
+{
+	u64 now;
+
+	if (l->agent->region->bus_faults)
+		return true;
+	if (l->polled <= 0 || !(l->fds[HCD_FD_WATCH].revents & POLLIN))
+		return false;
+	now = (u64)hcd_clock_ns(CLOCK_MONOTONIC);
+	if (l->region_checked_ns && now - l->region_checked_ns < HCD_REGION_CHECK_NS)
+		return false;
+	l->region_checked_ns = now;
+	return true;
+}
+
 static int hcd_run(struct hcd_agent *a, struct hcd_loop *l)
 {
 	for (;;) {
@@ -540,11 +592,7 @@ static int hcd_run(struct hcd_agent *a, struct hcd_loop *l)
 		/* outside the guard: it reads the agent's state, never the region */
 		if (l->polled > 0 && l->fds[HCD_FD_WATCH].revents & POLLIN)
 			hcd_metrics_tick(l->metrics, a);
-		/* the file every 10th watch (100 ms), at once after a fault */
-		if (l->polled > 0 && l->fds[HCD_FD_WATCH].revents & POLLIN)
-			l->watches++;
-		if ((a->region->bus_faults || (l->watches % HCD_REGION_CHECK_EVERY == 1 &&
-		     l->fds[HCD_FD_WATCH].revents & POLLIN)) && hcd_check_region(l))
+		if (hcd_region_check_due(l) && hcd_check_region(l))
 			return -1;
 	}
 }
@@ -562,7 +610,8 @@ static int hcd_setup_fds(struct hcd_loop *l, const struct hcd_agent *a)
 	tick.it_value.tv_sec = a->opts.interval_ns / NSEC_PER_SEC;
 	tick.it_value.tv_nsec = a->opts.interval_ns % NSEC_PER_SEC;
 	tick.it_interval = tick.it_value;
-	watch.it_value.tv_nsec = HCD_WATCH_NS;
+	watch.it_value.tv_sec = a->opts.watch_ns / NSEC_PER_SEC;
+	watch.it_value.tv_nsec = a->opts.watch_ns % NSEC_PER_SEC;
 	watch.it_interval = watch.it_value;
 
 	l->fds[HCD_FD_TICK].fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -710,9 +759,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	loop.pair_interval_ns = (u64)cli.pair_interval_ms * 1000000;
-	hcd_info("publishing on %s (%s region), TSC mapping %s, every %llu ms, control %s.ctl%s",
+	hcd_info("publishing on %s (%s region), TSC mapping %s, every %llu ms, watch %llu ms, control %s.ctl%s",
 		 cli.region, region.created ? "new" : "existing", cli.tsc,
-		 (unsigned long long)(agent.opts.interval_ns / 1000000), cli.region,
+		 (unsigned long long)(agent.opts.interval_ns / 1000000),
+		 (unsigned long long)(agent.opts.watch_ns / 1000000), cli.region,
 		 cli.enable_faults ? ", fault injection enabled" : "");
 	if (cli.metrics_dir)
 		hcd_info("metrics: %s/%s every %ld s", cli.metrics_dir, metrics.file,
