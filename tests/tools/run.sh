@@ -121,6 +121,10 @@ check "dump: an all-zero region is invalid (bad_magic)" \
 
 check "agent: --help exits 0" exits 0 "$bin/hostclockd" --help
 check "agent: no --region exits 1" exits 1 "$bin/hostclockd" --foreground
+for w in 0 1001 5x; do
+	check "agent: --watch $w is refused" \
+		grep -q -- '--watch is 1..1000 ms' <("$bin/hostclockd" --region "$dir/w" --watch "$w" --foreground 2>&1)
+done
 cp "$dir/zero" "$dir/open"; chmod 0666 "$dir/open"
 check "agent: refuses a world-writable region" \
 	grep -q 'world-writable' <("$bin/hostclockd" --region "$dir/open" --foreground 2>&1)
