@@ -24,7 +24,6 @@ const char * const hcd_corrupt_names[HCD_CORRUPT_COUNT] = {
 #define HCD_PRIME_GAP_NS	5000000		/* 5 ms between priming samples */
 #define HCD_DAEMON_SCAN_NS	(30ULL * NSEC_PER_SEC)	/* look for time daemons */
 /* from a rate change to the page that has it: the watch, plus scheduling */
-/* a rate change is seen within the watch's period plus scheduling */
 #define HCD_NOTICE_SLACK_NS	1000000
 
 static void hcd_agent_timex(struct hcd_agent *a, struct hcd_timex *tx)

@@ -414,7 +414,7 @@ struct hcd_agent_opts {
  * How often, by default, the agent looks at the kernel's NTP state and at
  * the region between updates. Each look is a wake-up (about 40 us of CPU on
  * the 2-core build machines, most of it the wake-up itself), and a host runs
- * one agent per VM: 20 a second keep an agent near 0.1 % of a core. What a
+ * one agent per VM: 20 a second kept an agent at 0.2 % of a core here. What a
  * rate change costs until it is seen is in the page's maxerror.
  */
 #define HCD_WATCH_DEFAULT_NS	(50ULL * 1000 * 1000)
