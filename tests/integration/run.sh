@@ -81,7 +81,7 @@ full_lines=" ${HOSTCLOCK_FULL_LINES:-6.1 6.12} "
 as_booted_lines=" ${HOSTCLOCK_AS_BOOTED_LINES:-6.12} "
 variant_lines=" ${HOSTCLOCK_VARIANT_LINES:-5.10 6.12 7.x debug} "
 mkdir -p "$out"
-passed=0 failed=0
+passed=0 failed=0 failed_runs=()
 host_pids=()
 
 host_dirs=()
@@ -343,6 +343,7 @@ run_scenario() {
 		echo "  agent log tail:"
 		tail -n 10 "$run/agent.log" 2>/dev/null | sed 's/^/  | /'
 		failed=$((failed + 1))
+		failed_runs+=("$name on $line $tag")
 	fi
 }
 
@@ -397,5 +398,7 @@ while read -r line kver kdir env hkdir <&3; do
 		esac
 	done
 done 3<<<"$lines"
+# a CI log shows only its tail: name the failed runs there
+for f in "${failed_runs[@]}"; do echo "failed: $f"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

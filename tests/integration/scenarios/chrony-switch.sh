@@ -76,13 +76,14 @@ phase() {
 	done
 	sleep 0.2
 	b0=$(cat $s/crosststamp_bracketed)
-	worst=0 got=0 run=0 t=0
+	worst=0 got=0 run=0 t=0 series=
 	while [ $t -lt $SETTLE ] && [ $run -lt 2 ]; do
 		sleep 1
 		t=$((t + 1))
 		_o=$(realtime_offset)
 		[ -n "$_o" ] || continue
 		got=$((got + 1))
+		series="$series $_o"
 		[ "$(abs "$_o")" -gt "$worst" ] && worst=$(abs "$_o")
 		if within "$_o" $BOUND; then run=$((run + 1)); else run=0; fi
 	done
@@ -90,6 +91,7 @@ phase() {
 	b=$(samples)
 	br=$(($(cat $s/crosststamp_bracketed) - b0))
 	note "$1: $((b - a)) samples in $((t + 2)) s, within $BOUND ns after $t s, largest |offset| $worst ns of $got measurements, bracketed $br, bound $(cat $s/crosststamp_bracket_ns) ns"
+	note "$1: offsets (ns, one a second):$series"
 	check "$1 current: chrony still samples ($((b - a)) new in $((t + 2)) s)" \
 		sh -c "grep -qx $1 $cs/current_clocksource && [ $((b - a)) -ge $((2 * (t + 2))) ]"
 	check "$1 current: CLOCK_REALTIME back within $BOUND ns of the reference in $SETTLE s ($t s, largest $worst)" \
