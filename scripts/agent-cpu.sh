@@ -7,7 +7,8 @@
 # (nanoseconds) after a 2 s warm-up and again SECONDS later, prints the
 # share of one core, stops both.
 #
-# usage: scripts/agent-cpu.sh [MODE [SECONDS [GUEST]]]   (default: pairing 60)
+# usage: scripts/agent-cpu.sh [MODE [SECONDS [GUEST [WARMUP]]]]   (default: pairing 60)
+#   WARMUP                seconds of the guest's before the measurement (1)
 #   HOSTCLOCKD=PATH       another agent binary (to compare two side by side)
 #   HOSTCLOCKD_ARGS=...   more agent options (--watch 10, say)
 set -eu
@@ -16,6 +17,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-pairing}
 secs=${2:-60}
 guest=${3:-}
+warmup=${4:-1}
 agent=${HOSTCLOCKD:-$top/build/tools/hostclockd}
 dir=$(mktemp -d /tmp/hostclock-cpu.XXXXXX)
 pid=
@@ -35,10 +37,10 @@ pid=$!
 sleep 1
 if [ -n "$guest" ]; then
 	cc -O2 -Wall -D_GNU_SOURCE -I"$top/include" -o "$dir/hc-hostile" "$top/tests/tools/hostile.c"
-	"$dir/hc-hostile" "$guest" "$dir/region" $((secs + 1)) >"$dir/guest.out" &
+	"$dir/hc-hostile" "$guest" "$dir/region" $((secs + warmup)) >"$dir/guest.out" &
 	gpid=$!
 fi
-sleep 1
+sleep "$warmup"
 runtime() { cut -d' ' -f1 "/proc/$pid/schedstat"; }
 a=$(runtime)
 t0=$(date +%s.%N)

@@ -12,6 +12,12 @@
  *                          appears (once the agent's has lapsed), so that
  *                          the agent, asking again soon, keeps one up as
  *                          often as it lets itself; sleeps between looks
+ *   scribble REGION SECONDS  a hostile guest that writes page 0's seq_count
+ *                          once a second (the agent adopts the region each
+ *                          time, as after a migration's copy) and never
+ *                          answers a request; counts the requests it saw,
+ *                          and those from 30 s on (past the agent's eager
+ *                          asking after the first adoptions)
  *   hold REGION SECONDS    QEMU: keeps the region mapped, then prints what
  *                          its own mapping shows: agent_state, heartbeat,
  *                          disruption_marker
@@ -124,6 +130,35 @@ static int sly(const char *path, double seconds)
 	return 0;
 }
 
+static int scribble(const char *path, double seconds)
+{
+	char *m = map_region(path);
+	struct vmclock_abi *page = (struct vmclock_abi *)m;
+	struct hostclock_ext *ext = (struct hostclock_ext *)(m + HOSTCLOCK_EXT_OFFSET);
+	struct hostclock_mailbox *mb = &ext->mailbox;
+	unsigned int request = READ_ONCE(mb->pair_request);
+	unsigned long long requests = 0, late = 0, writes = 0;
+	double start = now_s(), end = start + seconds, next = 0;
+	struct timespec nap = { 0, 5 * 1000 * 1000 };
+
+	while (now_s() < end) {
+		if (READ_ONCE(mb->pair_request) != request) {
+			request = READ_ONCE(mb->pair_request);
+			requests++;
+			late += now_s() - start >= 30;
+		}
+		if (now_s() >= next) {
+			/* an even value the agent did not write: a copied page */
+			WRITE_ONCE(page->seq_count, READ_ONCE(page->seq_count) + 0x10000);
+			writes++;
+			next = now_s() + 1;
+		}
+		nanosleep(&nap, NULL);
+	}
+	printf("requests=%llu writes=%llu from_30s=%llu\n", requests, writes, late);
+	return 0;
+}
+
 static int hold(const char *path, double seconds)
 {
 	char *m = map_region(path);
@@ -175,11 +210,13 @@ int main(int argc, char **argv)
 	double seconds = argc > 3 ? atof(argv[3]) : 0;
 
 	if (argc != 4)
-		return fprintf(stderr, "usage: hc-hostile flood|sly|hold|impostor PATH SECONDS\n"), 2;
+		return fprintf(stderr, "usage: hc-hostile flood|sly|scribble|hold|impostor PATH SECONDS\n"), 2;
 	if (!strcmp(argv[1], "flood"))
 		return flood(argv[2], seconds);
 	if (!strcmp(argv[1], "sly"))
 		return sly(argv[2], seconds);
+	if (!strcmp(argv[1], "scribble"))
+		return scribble(argv[2], seconds);
 	if (!strcmp(argv[1], "hold"))
 		return hold(argv[2], seconds);
 	if (!strcmp(argv[1], "impostor"))

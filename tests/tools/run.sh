@@ -336,6 +336,15 @@ hostile_cpu() {
 	wait "$hpid"
 	cpu_ns=$((cpu1 - cpu0))
 }
+# A guest that writes its region once a second and answers nothing: each
+# write is an adoption; past the eager asking after the first 16 (about
+# 26 s) the requests back off (1, 2, 4, ... 16 s apart) instead of one a
+# second. Runs beside the flood and the sly guest, checked after them.
+gs=$dir/vm7w
+check "item 10: agent for the scribbling guest" start_agent "$gs" --owner nobody
+as_nobody "$dir/hc-hostile" scribble "$gs" 45 >"$dir/scribble.out" &
+scribble_pid=$!
+pids+=("$scribble_pid")
 g=$dir/vm7
 check "item 10: agent in pairing mode, --owner nobody" start_agent "$g" --owner nobody
 gpid=$(agent_pid "$g")
@@ -370,6 +379,12 @@ check "item 10: agent CPU under 1 % of a core with a guest that ignores requests
 check "item 10: ... which it asks at most 6 times in 19 s (1, 2, 4, 8 s apart)" \
 	test "$(sed -n 's/^requests=\([0-9]*\) .*/\1/p' "$dir/sly.out")" -le 6
 stop_pid "$gpid"
+wait "$scribble_pid"
+echo "item 10: a guest scribbling once a second for 45 s: $(cat "$dir/scribble.out")"
+check "item 10: ... is asked at most 5 times from 30 s to 45 s (one a second before)" \
+	test "$(sed -n 's/.* from_30s=\([0-9]*\)$/\1/p' "$dir/scribble.out")" -le 5
+check "item 10: the scribbled-on agent still publishes" kill -0 "$(agent_pid "$gs")"
+stop_pid "$(agent_pid "$gs")"
 
 # Item 11: hostclock-dump on a FIFO answers at once.
 mkfifo "$dir/fifo"

@@ -1158,6 +1158,60 @@ static void hc_test_adopt_pairing(void)
 	hcd_region_close(&r);
 }
 
+/* hc_adopt_asks: one more adoption @ago_ms after the last request; asked? */
+static bool hc_adopt_asks(struct hcd_agent *a, struct hcd_region *r, u32 seq, u64 ago_ms)
+{
+	u32 before = le32_to_cpu(r->ext->mailbox.pair_request);
+
+	a->pair.outstanding = false;	/* the request lapsed */
+	if (a->pair.requested_ns)
+		a->pair.requested_ns -= ago_ms * 1000000;
+	hc_foreign_page(r, seq, 0x4242, 5);
+	hcd_agent_watch(a);
+	return le32_to_cpu(r->ext->mailbox.pair_request) != before;
+}
+
+/*
+ * A guest that writes its region once a second and answers nothing: the
+ * requests adoptions make come 1, 2, 4, ... 16 s apart, and a second apart
+ * again once one is answered.
+ */
+static void hc_test_adopt_backoff(void)
+{
+	static struct hcd_agent a;
+	struct hcd_region r;
+	char msg[HC_MSG_LEN];
+	bool asked[8];
+	u64 gap;
+
+	if (hc_agent_start_as(&a, &r, "adopt-backoff", "pairing", NULL)) {
+		hc_report("adopt", "agent starts", false, "no region or sample");
+		return;
+	}
+	asked[0] = hc_adopt_asks(&a, &r, 100, 5000);	/* the first: at once */
+	asked[1] = hc_adopt_asks(&a, &r, 110, 1100);	/* unanswered, 1 s on: asks */
+	asked[2] = hc_adopt_asks(&a, &r, 120, 1100);	/* now 2 s apart: not yet */
+	asked[3] = hc_adopt_asks(&a, &r, 130, 1000);	/* 2.1 s: asks */
+	asked[4] = hc_adopt_asks(&a, &r, 140, 3900);	/* now 4 s: 3.9 s is short */
+	snprintf(msg, sizeof(msg), "asked %d %d %d %d %d, gap %llu ms", asked[0], asked[1],
+		 asked[2], asked[3], asked[4], (unsigned long long)a.pair.adopt_gap_ns / 1000000);
+	hc_report("adopt", "unanswered adoption requests back off: 1, 2, 4 s apart",
+		  asked[0] && asked[1] && !asked[2] && asked[3] && !asked[4] &&
+		  a.pair.adopt_gap_ns == 4ULL * NSEC_PER_SEC, msg);
+	for (gap = 0; gap < 8; gap++)
+		hc_adopt_asks(&a, &r, 200 + 10 * gap, 20000);
+	snprintf(msg, sizeof(msg), "gap %llu ms", (unsigned long long)a.pair.adopt_gap_ns / 1000000);
+	hc_report("adopt", "... to at most 16 s", a.pair.adopt_gap_ns == 16ULL * NSEC_PER_SEC, msg);
+	a.pair.stats.bursts++;		/* the guest answered the last one */
+	asked[5] = hc_adopt_asks(&a, &r, 400, 1100);
+	asked[6] = hc_adopt_asks(&a, &r, 410, 1100);
+	snprintf(msg, sizeof(msg), "asked %d %d, gap %llu ms", asked[5], asked[6],
+		 (unsigned long long)a.pair.adopt_gap_ns / 1000000);
+	hc_report("adopt", "an answered one: a second apart again, then backing off anew",
+		  asked[5] && asked[6] && a.pair.adopt_gap_ns == 2ULL * NSEC_PER_SEC, msg);
+	hcd_region_close(&r);
+}
+
 /*
  * Fixed and KVM mappings: the page keeps its time (KVM's mapping read
  * again), under a new marker; the agent's own repair of a cut region is no
@@ -1240,5 +1294,6 @@ void hc_suite_agent(void)
 	hc_test_pairing_marker();
 	hc_test_kvm();
 	hc_test_adopt_pairing();
+	hc_test_adopt_backoff();
 	hc_test_adopt_fixed();
 }

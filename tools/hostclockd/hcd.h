@@ -352,6 +352,9 @@ struct hcd_pairing {
 	struct hcd_pair_point points[HCD_PAIR_HISTORY];
 	unsigned int npoints;	/* since the last jump, saturating */
 	bool skew_known;
+	u64 adopt_gap_ns;	/* hcd_pairing_adopt() asks at most this often */
+	bool adopt_asked;	/* it asked since the start, */
+	u64 bursts_at_adopt;	/* when stats.bursts was this */
 	struct hcd_pair_stats stats;
 };
 

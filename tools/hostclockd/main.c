@@ -395,7 +395,9 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
 /*
  * After an adoption the guest is new to this agent: requests go at the
  * first-contact pace again, and one that hcd_pairing_adopt() made counts as
- * the loop's own.
+ * the loop's own. Past the first HCD_ADOPT_EAGER_MAX adoptions of a
+ * sequence the backoff goes on: a guest writing its region once a second
+ * would otherwise be asked each second.
  */
 static void hcd_adopted(struct hcd_agent *a, struct hcd_loop *l)
 {
@@ -410,14 +412,16 @@ static void hcd_adopted(struct hcd_agent *a, struct hcd_loop *l)
 			    now + HCD_ADOPT_EAGER_NS : 0;
 	l->overwrites_seen = a->overwrites;
 	l->adopted_ns = now;
-	l->retry_ns = (u64)HCD_PAIR_RETRY_MS * 1000000;
-	/*
-	 * A quick request the paused VM could not answer (QEMU's copy of the
-	 * guest's half looks like an exchange started unasked) is no sign of
-	 * a guest that ignores them.
-	 */
-	l->quick_last = false;
-	l->quick_ignored = false;
+	if (l->eager_adoptions <= HCD_ADOPT_EAGER_MAX) {
+		l->retry_ns = (u64)HCD_PAIR_RETRY_MS * 1000000;
+		/*
+		 * A quick request the paused VM could not answer (QEMU's
+		 * copy of the guest's half looks like an exchange started
+		 * unasked) is no sign of a guest that ignores them.
+		 */
+		l->quick_last = false;
+		l->quick_ignored = false;
+	}
 	if (a->pair.outstanding) {
 		l->last_pair_ns = a->pair.requested_ns;
 		l->bursts_at_request = a->pair.stats.bursts;

@@ -49,7 +49,8 @@
 #define HCD_PAIR_MAX_SKEW_SHIFT	10	/* |ratio - 1| < 2^-10 (~977 ppm) */
 #define HCD_PAIR_SKEW_TOL_SHIFT	16	/* fitted ratio may be off 2^-16 (~15 ppm) */
 #define HCD_PAIR_SKEW_GOOD	0x1p-22L	/* fit taken if its sigma < ~0.24 ppm */
-#define HCD_PAIR_REQUEST_GAP_NS	(1000ULL * 1000 * 1000)	/* an adoption asks at most once a second */
+#define HCD_PAIR_REQUEST_GAP_NS	(1000ULL * 1000 * 1000)	/* an adoption asks at most once a second, */
+#define HCD_PAIR_ADOPT_GAP_MAX_NS (16ULL * 1000 * 1000 * 1000) /* doubling to 16 s unanswered */
 
 static u64 hcd_mono_ns(void)
 {
@@ -73,6 +74,7 @@ void hcd_pairing_init(struct hcd_pairing *p, struct hostclock_mailbox *mb)
 	p->max_rtt = HCD_PAIR_MAX_RTT;
 	p->burst_ns = HCD_PAIR_BURST_NS;
 	p->burst_max = HCD_PAIR_BURST_MAX;
+	p->adopt_gap_ns = HCD_PAIR_REQUEST_GAP_NS;
 	p->request = le32_to_cpu(READ_ONCE(mb->pair_request));
 	p->last_guest_seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
 	p->host_seq = le32_to_cpu(READ_ONCE(mb->host_seq));
@@ -136,7 +138,11 @@ void hcd_pairing_rewrite(const struct hcd_pairing *p)
  * found, exchanges are new once past the guest_seq found. A burst is asked
  * for at once, unless a request went out less than a second ago: a guest
  * that rewrites the region in a loop must not get more bursts than it can
- * otherwise (the main loop asks once that second has passed).
+ * otherwise (the main loop asks once that second has passed). That second
+ * doubles, up to 16 s, each time the request an adoption made was not
+ * answered by a burst, and is a second again once one is: a guest that
+ * writes its region once a second and answers nothing would otherwise keep
+ * a request (a look every millisecond) up half of the time.
  *
  * Return: true if a request was made.
  */
@@ -158,9 +164,16 @@ bool hcd_pairing_adopt(struct hcd_pairing *p, struct hcd_tscmap *map)
 	p->last_guest_seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
 	p->host_seq = le32_to_cpu(READ_ONCE(mb->host_seq));
 	p->host_tsc = le64_to_cpu(READ_ONCE(mb->host_tsc));
-	if (p->requested_ns && now - p->requested_ns < HCD_PAIR_REQUEST_GAP_NS)
+	if (p->adopt_asked && p->stats.bursts != p->bursts_at_adopt)
+		p->adopt_gap_ns = HCD_PAIR_REQUEST_GAP_NS;
+	if (p->requested_ns && now - p->requested_ns < p->adopt_gap_ns)
 		return false;
+	if (p->adopt_asked && p->stats.bursts == p->bursts_at_adopt)
+		p->adopt_gap_ns = p->adopt_gap_ns < HCD_PAIR_ADOPT_GAP_MAX_NS / 2 ?
+				  2 * p->adopt_gap_ns : HCD_PAIR_ADOPT_GAP_MAX_NS;
 	hcd_pairing_request(p);
+	p->adopt_asked = true;
+	p->bursts_at_adopt = p->stats.bursts;
 	return true;
 }
 
