@@ -72,11 +72,14 @@ realtime_offset() {
 }
 
 # offset_of CLOCK LIMIT: reference - CLOCK (ns) from a comparator
-# measurement whose uncertainty is at most LIMIT ns, trying up to 5 times
-# (a loaded host delays exchanges); nothing if none was that good
+# measurement whose uncertainty is at most LIMIT ns, trying up to 10 times
+# 0.2 s apart (a loaded host delays exchanges for a while: with two guests
+# running at once here, 5 tries back to back all were over 10 us);
+# nothing if none was that good
 offset_of() {
 	_n=0
-	while [ $_n -lt 5 ]; do
+	while [ $_n -lt 10 ]; do
+		[ $_n -eq 0 ] || sleep 0.2
 		_r=$(hc-compare --clock "$1" -n 20)
 		if [ "$(field unc_ns "$_r")" -le "$2" ] 2>/dev/null; then
 			field offset_ns "$_r"

@@ -24,9 +24,18 @@
 # measurements running, in at most SETTLE seconds after the switch:
 # chrony's samples are good to the bracket (well under 1 us here), but each
 # clocksource has its own calibration, so CLOCK_REALTIME's rate changes at
-# the switch until chrony has learnt it; comparator measurements good to 10 us
+# the switch until chrony has learnt it, and a switch to hpet under TCG
+# loses time: 81 to 98 us on 5.10 in five runs here, a step that stayed up
+# to 3 s before chrony slewed it out, past zero by up to 32 us, within
+# 50 us after 3 to 7 s. In CI once not within 10 s (10 measurements, the
+# largest 120 us; the offsets were not printed then): hence 20 s. A
+# measurement counts as within when |offset| plus its uncertainty is, and
+# one up to BOUND / 2 uncertain is taken: with two guests running at once
+# here, the comparator found no round trip under 10 us for 7 s running in
+# the hpet phase (3 measurements in 10 s: failed), and none under 25 us
+# for 4 s in another run.
 BOUND=50000
-SETTLE=10
+SETTLE=20
 
 modprobe hostclock
 wait_readable 60
@@ -80,18 +89,19 @@ phase() {
 	while [ $t -lt $SETTLE ] && [ $run -lt 2 ]; do
 		sleep 1
 		t=$((t + 1))
-		_o=$(realtime_offset)
-		[ -n "$_o" ] || continue
+		_r=$(hc-compare --clock realtime -n 10)
+		_o=$(field offset_ns "$_r") _u=$(field unc_ns "$_r")
+		[ -n "$_o" ] && [ "${_u:-$BOUND}" -le $((BOUND / 2)) ] || { series="$series -"; continue; }
 		got=$((got + 1))
-		series="$series $_o"
+		series="$series $_o+-$_u"
 		[ "$(abs "$_o")" -gt "$worst" ] && worst=$(abs "$_o")
-		if within "$_o" $BOUND; then run=$((run + 1)); else run=0; fi
+		if [ $(($(abs "$_o") + _u)) -le $BOUND ]; then run=$((run + 1)); else run=0; fi
 	done
 	sleep 2
 	b=$(samples)
 	br=$(($(cat $s/crosststamp_bracketed) - b0))
 	note "$1: $((b - a)) samples in $((t + 2)) s, within $BOUND ns after $t s, largest |offset| $worst ns of $got measurements, bracketed $br, bound $(cat $s/crosststamp_bracket_ns) ns"
-	note "$1: offsets (ns, one a second):$series"
+	note "$1: offsets +- uncertainty (ns, one a second, -: none within $((BOUND / 2))):$series"
 	check "$1 current: chrony still samples ($((b - a)) new in $((t + 2)) s)" \
 		sh -c "grep -qx $1 $cs/current_clocksource && [ $((b - a)) -ge $((2 * (t + 2))) ]"
 	check "$1 current: CLOCK_REALTIME back within $BOUND ns of the reference in $SETTLE s ($t s, largest $worst)" \
