@@ -248,7 +248,7 @@ converge() {
 moved() {
 	hc-uevent $((${2:-20} + 10)) >/tmp/move-uevents &
 	_ue=$!
-	hc-compare --clock realtime -n 5 --repeat $((${2:-20} * 8)) --every 100 >/tmp/trace 2>/dev/null &
+	hc-compare --clock realtime -n 5 --repeat $((${2:-20} * 8)) --every 100 >/tmp/trace 2>/tmp/trace.err &
 	_tr=$!
 	sleep 2
 	echo "HCTEST qemu: $1"
@@ -284,6 +284,13 @@ moved() {
 	moved_at=$1 resume_off=$2 recovery_ms=$3 good_ms=$4 settle_ms=$5 max_after=$6 overshoot=$7
 	note "trace around the move (mono_ns offset_ns unc_ns ref_ns): $(awk -v a="$moved_at" \
 		'/mono_ns=/ && NR >= a - 2 && NR <= a + 12 { gsub(/[a-z_]+=/, ""); printf "%s; ", $0 }' /tmp/trace)"
+	[ "$moved_at" -gt 0 ] && return
+	# no jump seen: what the trace held, and its samples around the good page
+	note "trace: $(grep -c mono_ns= /tmp/trace) measurements, $(awk -F'unc_ns=' \
+		'NF > 1 && $2 + 0 <= 10000 { n++ } END { print n + 0 }' /tmp/trace) within 10 us; $(grep -c 'no exchange' /tmp/trace.err) failed"
+	[ -n "$_good" ] && note "trace around the good page at $_good: $(awk -v g="$_good" \
+		'/mono_ns=/ { split($1, kv, "="); if (kv[2] > g - 2e9 && kv[2] < g + 1e9) {
+			gsub(/[a-z_]+=/, ""); printf "%s; ", $0 } }' /tmp/trace)"
 }
 
 # moved_under_chrony KIND: the body of live-migration (KIND migrate) and

@@ -1192,7 +1192,7 @@ static void hc_test_adopt_backoff(void)
 	asked[1] = hc_adopt_asks(&a, &r, 110, 1100);	/* unanswered, 1 s on: asks */
 	asked[2] = hc_adopt_asks(&a, &r, 120, 1100);	/* now 2 s apart: not yet */
 	asked[3] = hc_adopt_asks(&a, &r, 130, 1000);	/* 2.1 s: asks */
-	asked[4] = hc_adopt_asks(&a, &r, 140, 3900);	/* now 4 s: 3.9 s is short */
+	asked[4] = hc_adopt_asks(&a, &r, 140, 3500);	/* now 4 s: 3.5 s is short */
 	snprintf(msg, sizeof(msg), "asked %d %d %d %d %d, gap %llu ms", asked[0], asked[1],
 		 asked[2], asked[3], asked[4], (unsigned long long)a.pair.adopt_gap_ns / 1000000);
 	hc_report("adopt", "unanswered adoption requests back off: 1, 2, 4 s apart",

@@ -323,6 +323,7 @@ struct hcd_loop {
 #define HCD_ADOPT_EAGER_NS	(10ULL * 1000 * 1000 * 1000)
 #define HCD_ADOPT_QUIET_NS	(60ULL * 1000 * 1000 * 1000)
 #define HCD_ADOPT_EAGER_MAX	16
+#define HCD_ADOPT_LATE_RETRY_NS	(4ULL * 1000 * 1000 * 1000)
 
 static bool hcd_pairing_eager(const struct hcd_agent *a, const struct hcd_loop *l, u64 now)
 {
@@ -396,8 +397,11 @@ static void hcd_maybe_request_pairing(struct hcd_agent *a, struct hcd_loop *l)
  * After an adoption the guest is new to this agent: requests go at the
  * first-contact pace again, and one that hcd_pairing_adopt() made counts as
  * the loop's own. Past the first HCD_ADOPT_EAGER_MAX adoptions of a
- * sequence the backoff goes on: a guest writing its region once a second
- * would otherwise be asked each second.
+ * sequence an adoption only brings the backoff down to
+ * HCD_ADOPT_LATE_RETRY_NS: a guest writing its region once a second would
+ * otherwise be asked each second, while a long pre-copy migration, whose
+ * copy may be adopted more often than that, is still asked within a few
+ * seconds of resuming.
  */
 static void hcd_adopted(struct hcd_agent *a, struct hcd_loop *l)
 {
@@ -421,6 +425,8 @@ static void hcd_adopted(struct hcd_agent *a, struct hcd_loop *l)
 		 */
 		l->quick_last = false;
 		l->quick_ignored = false;
+	} else if (l->retry_ns > HCD_ADOPT_LATE_RETRY_NS) {
+		l->retry_ns = HCD_ADOPT_LATE_RETRY_NS;
 	}
 	if (a->pair.outstanding) {
 		l->last_pair_ns = a->pair.requested_ns;

@@ -164,7 +164,8 @@ bool hcd_pairing_adopt(struct hcd_pairing *p, struct hcd_tscmap *map)
 	p->last_guest_seq = le32_to_cpu(READ_ONCE(mb->guest_seq));
 	p->host_seq = le32_to_cpu(READ_ONCE(mb->host_seq));
 	p->host_tsc = le64_to_cpu(READ_ONCE(mb->host_tsc));
-	if (p->adopt_asked && p->stats.bursts != p->bursts_at_adopt)
+	if ((p->adopt_asked && p->stats.bursts != p->bursts_at_adopt) ||
+	    p->adopt_gap_ns < HCD_PAIR_REQUEST_GAP_NS)
 		p->adopt_gap_ns = HCD_PAIR_REQUEST_GAP_NS;
 	if (p->requested_ns && now - p->requested_ns < p->adopt_gap_ns)
 		return false;
