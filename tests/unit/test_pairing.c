@@ -114,9 +114,16 @@ static void *hc_guest_run(void *arg)
 	return NULL;
 }
 
+/* CPU time of this thread: what a poll spends, not when it was preempted */
+static u64 hc_thread_cpu_ns(void)
+{
+	return (u64)hcd_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
 /*
  * Request every @every_ms and poll as the agent's loop does, for up to @ms
- * or until @want_accepted bursts were taken; returns the worst poll time.
+ * or until @want_accepted bursts were taken; returns the worst poll's CPU
+ * time (a busy machine preempting a poll does not count against it).
  */
 static u64 hc_agent_pair_every(struct hcd_pairing *p, struct hcd_tscmap *map,
 			       unsigned int ms, u64 want_accepted,
@@ -127,15 +134,16 @@ static u64 hc_agent_pair_every(struct hcd_pairing *p, struct hcd_tscmap *map,
 
 	while ((u64)hcd_clock_ns(CLOCK_MONOTONIC) < end &&
 	       p->stats.accepted < want_accepted) {
-		u64 now = hcd_clock_ns(CLOCK_MONOTONIC), took;
+		u64 now = hcd_clock_ns(CLOCK_MONOTONIC), cpu, took;
 		struct timespec nap = { 0, 200 * 1000 };
 
 		if (now - last_req > every_ms * 1000000ULL) {
 			hcd_pairing_request(p);
 			last_req = now;
 		}
+		cpu = hc_thread_cpu_ns();
 		hcd_pairing_poll(p, map);
-		took = hcd_clock_ns(CLOCK_MONOTONIC) - now;
+		took = hc_thread_cpu_ns() - cpu;
 		worst = took > worst ? took : worst;
 		nanosleep(&nap, NULL);
 	}
@@ -244,7 +252,7 @@ static void hc_test_pairing(void)
 			worst = w > worst ? w : worst;
 			moved = hc_hostile_moved(&p.stats, &before, hostile[i].mode);
 		}
-		snprintf(msg, sizeof(msg), "%s +%llu in %u00 ms, offset %lld (was %lld), worst poll %llu us, jumps %llu",
+		snprintf(msg, sizeof(msg), "%s +%llu in %u00 ms, offset %lld (was %lld), worst poll %llu us of CPU, jumps %llu",
 			 hostile[i].counter, (unsigned long long)moved, round, (long long)map.offset,
 			 (long long)learned, (unsigned long long)worst / 1000,
 			 (unsigned long long)p.stats.jumps);
@@ -254,9 +262,13 @@ static void hc_test_pairing(void)
 		g.mode = HC_GUEST_HONEST;
 	}
 
-	/* an honest guest afterwards is served as before */
+	/*
+	 * an honest guest afterwards is served as before (up to 6 s: on a
+	 * busy machine the guest thread's exchanges are often preempted and
+	 * rejected for their round trips; 2 of 3 in 3 s once)
+	 */
 	p.stats.accepted = 0;
-	hc_agent_pair(&p, &map, 3000, 3);
+	hc_agent_pair(&p, &map, 6000, 3);
 	err = map.offset + HC_GUEST_OFFSET;
 	snprintf(msg, sizeof(msg), "error %lld ticks, accepted %llu", (long long)err,
 		 (unsigned long long)p.stats.accepted);

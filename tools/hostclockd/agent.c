@@ -415,7 +415,7 @@ static void hcd_agent_adopt(struct hcd_agent *a)
 	if (a->map.mode == HOSTCLOCK_TSC_PAIRING) {
 		mapping = hcd_pairing_adopt(&a->pair, &a->map) ?
 			  "unpaired, pairing requested" :
-			  "unpaired, pairing requested within a second";
+			  "unpaired, pairing requested later (one was asked recently)";
 	} else if (a->map.mode == HOSTCLOCK_TSC_KVM) {
 		/*
 		 * At most once a second (a guest may rewrite its region in a

@@ -353,8 +353,8 @@ struct hcd_pairing {
 	unsigned int npoints;	/* since the last jump, saturating */
 	bool skew_known;
 	u64 adopt_gap_ns;	/* hcd_pairing_adopt() asks at most this often */
-	bool adopt_asked;	/* it asked since the start, */
-	u64 bursts_at_adopt;	/* when stats.bursts was this */
+	bool adopt_asked;	/* it has asked at least once, */
+	u64 bursts_at_adopt;	/* stats.bursts when it last did */
 	struct hcd_pair_stats stats;
 };
 
