@@ -262,23 +262,32 @@ moved() {
 		function abs(x) { return x < 0 ? -x : x }
 		!/mono_ns=/ { next }
 		{ split("", v); for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-		v["unc_ns"] > 10000 { next }
-		{ n++; m[n] = v["mono_ns"]; o[n] = v["offset_ns"] + 0 }
+		v["unc_ns"] == "" || v["unc_ns"] > 10000000 { next }
+		{ n++; m[n] = v["mono_ns"]; o[n] = v["offset_ns"] + 0; u[n] = v["unc_ns"] + 0 }
 		END {
+			# the move: offsets more than 1 ms apart beyond both
+			# uncertainties (a fast step can leave no sample within
+			# 10 us in between); every other judgment only from
+			# samples within 10 us, the others skipped
 			at = -1
-			for (i = 2; i <= n; i++) if (abs(o[i] - o[i - 1]) > 1000000) { at = i; break }
+			for (i = 2; i <= n; i++)
+				if (abs(o[i] - o[i - 1]) > 1000000 + u[i] + u[i - 1]) { at = i; break }
 			if (at < 0) { print -1, 0, -1, -1, -1000000, 0, 0; exit }
 			fin = n + 1
-			for (i = n; i >= at && abs(o[i]) <= 10000; i--) fin = i
+			for (i = n; i >= at; i--) {
+				if (u[i] > 10000) continue
+				if (abs(o[i]) > 10000) break
+				fin = i
+			}
 			rec = -1
 			if (fin <= n && m[n] - m[fin] >= 3e9) rec = int((m[fin] - m[at - 1]) / 1e6)
 			g = good < 0 ? -1 : int((good - m[at - 1]) / 1e6)
 			st = good < 0 || rec < 0 ? -1000000 : int((m[fin] - good) / 1e6)
-			mx = 0
-			for (i = at; i <= n; i++) if (abs(o[i]) > mx) mx = abs(o[i])
-			for (in10 = at; in10 <= n && abs(o[in10]) > 10000; in10++) ;
+			mx = abs(o[at])
+			for (i = at; i <= n; i++) if (u[i] <= 10000 && abs(o[i]) > mx) mx = abs(o[i])
+			for (in10 = at; in10 <= n && (u[in10] > 10000 || abs(o[in10]) > 10000); in10++) ;
 			ov = 0
-			for (i = in10; i <= n; i++) if (abs(o[i]) > ov) ov = abs(o[i])
+			for (i = in10; i <= n; i++) if (u[i] <= 10000 && abs(o[i]) > ov) ov = abs(o[i])
 			printf "%d %.0f %d %d %d %.0f %.0f\n", at, o[at], rec, g, st, mx, ov
 		}' /tmp/trace)
 	moved_at=$1 resume_off=$2 recovery_ms=$3 good_ms=$4 settle_ms=$5 max_after=$6 overshoot=$7
