@@ -248,7 +248,9 @@ converge() {
 moved() {
 	hc-uevent $((${2:-20} + 10)) >/tmp/move-uevents &
 	_ue=$!
-	hc-compare --clock realtime -n 5 --repeat $((${2:-20} * 8)) --every 100 >/tmp/trace 2>/tmp/trace.err &
+	# --for: a failed measurement (up to 10 s) does not stretch the trace
+	hc-compare --clock realtime -n 5 --repeat $((${2:-20} * 8)) --every 100 \
+		--for $((${2:-20} + 10)) >/tmp/trace 2>/tmp/trace.err &
 	_tr=$!
 	sleep 2
 	echo "HCTEST qemu: $1"
@@ -267,27 +269,32 @@ moved() {
 		END {
 			# the move: offsets more than 1 ms apart beyond both
 			# uncertainties (a fast step can leave no sample within
-			# 10 us in between); every other judgment only from
-			# samples within 10 us, the others skipped
+			# 10 us in between). Within 10 us only by a sample within
+			# 10 us; out by any sample whose |offset| minus its
+			# uncertainty is over 10 us; other samples say nothing
 			at = -1
 			for (i = 2; i <= n; i++)
 				if (abs(o[i] - o[i - 1]) > 1000000 + u[i] + u[i - 1]) { at = i; break }
 			if (at < 0) { print -1, 0, -1, -1, -1000000, 0, 0; exit }
+			last = 0
+			for (i = n; i >= at && !last; i--) if (u[i] <= 10000) last = i
 			fin = n + 1
 			for (i = n; i >= at; i--) {
-				if (u[i] > 10000) continue
-				if (abs(o[i]) > 10000) break
-				fin = i
+				if (abs(o[i]) - u[i] > 10000) break
+				if (u[i] <= 10000) fin = i
 			}
 			rec = -1
-			if (fin <= n && m[n] - m[fin] >= 3e9) rec = int((m[fin] - m[at - 1]) / 1e6)
+			if (fin <= n && m[last] - m[fin] >= 3e9) rec = int((m[fin] - m[at - 1]) / 1e6)
 			g = good < 0 ? -1 : int((good - m[at - 1]) / 1e6)
 			st = good < 0 || rec < 0 ? -1000000 : int((m[fin] - good) / 1e6)
 			mx = abs(o[at])
 			for (i = at; i <= n; i++) if (u[i] <= 10000 && abs(o[i]) > mx) mx = abs(o[i])
 			for (in10 = at; in10 <= n && (u[in10] > 10000 || abs(o[in10]) > 10000); in10++) ;
 			ov = 0
-			for (i = in10; i <= n; i++) if (u[i] <= 10000 && abs(o[i]) > ov) ov = abs(o[i])
+			for (i = in10; i <= n; i++) {
+				lo = u[i] <= 10000 ? abs(o[i]) : abs(o[i]) - u[i]
+				if (lo > ov) ov = lo
+			}
 			printf "%d %.0f %d %d %d %.0f %.0f\n", at, o[at], rec, g, st, mx, ov
 		}' /tmp/trace)
 	moved_at=$1 resume_off=$2 recovery_ms=$3 good_ms=$4 settle_ms=$5 max_after=$6 overshoot=$7
