@@ -3,9 +3,9 @@
 #
 # CPU used by a hostclockd: starts one in the foreground on a private
 # region, optionally with a hostile guest on it (tests/tools/hostile.c:
-# flood or sly), reads the agent's run time from /proc/PID/schedstat
-# (nanoseconds) after a 2 s warm-up and again SECONDS later, prints the
-# share of one core, stops both.
+# flood, sly or scribble), reads the agent's run time from
+# /proc/PID/schedstat (nanoseconds) 1 s plus WARMUP after the agent's start
+# and again SECONDS later, prints the share of one core, stops both.
 #
 # usage: scripts/agent-cpu.sh [MODE [SECONDS [GUEST [WARMUP]]]]   (default: pairing 60)
 #   WARMUP                seconds of the guest's before the measurement (1)

@@ -16,7 +16,7 @@
  *                          once a second (the agent adopts the region each
  *                          time, as after a migration's copy) and never
  *                          answers a request; counts the requests it saw,
- *                          and those from 30 s on (past the agent's eager
+ *                          and those from 20 s on (past the agent's eager
  *                          asking after the first adoptions)
  *   hold REGION SECONDS    QEMU: keeps the region mapped, then prints what
  *                          its own mapping shows: agent_state, heartbeat,
@@ -145,7 +145,7 @@ static int scribble(const char *path, double seconds)
 		if (READ_ONCE(mb->pair_request) != request) {
 			request = READ_ONCE(mb->pair_request);
 			requests++;
-			late += now_s() - start >= 30;
+			late += now_s() - start >= 20;
 		}
 		if (now_s() >= next) {
 			/* an even value the agent did not write: a copied page */
@@ -155,7 +155,7 @@ static int scribble(const char *path, double seconds)
 		}
 		nanosleep(&nap, NULL);
 	}
-	printf("requests=%llu writes=%llu from_30s=%llu\n", requests, writes, late);
+	printf("requests=%llu writes=%llu from_20s=%llu\n", requests, writes, late);
 	return 0;
 }
 
